@@ -1,0 +1,49 @@
+# Thin wrapper over CMake + Ninja. Every target installs what it needs first (scripts/deps.sh).
+BUILD ?= build/release
+ASAN  ?= build/asan
+JOBS  ?= $(shell nproc)
+
+.PHONY: all deps build run test test-fast test-asan bench fixtures format clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# The main job. Until the image-recognition app lands: a tiny model learning generated data.
+run: build
+	$(BUILD)/demo
+
+# Every test (unit, grad, parity, e2e) in the release build, then the unit tests under ASan+UBSan.
+test: test-fast test-asan
+
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	@cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+	  -DFOCUS_SANITIZE=ON -DFOCUS_BENCH=OFF >/dev/null
+	@cmake --build $(ASAN) -j $(JOBS) --target test_unit
+	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest -L unit --output-on-failure -j $(JOBS)
+
+# Benchmarks: Focus and its PyTorch peer side by side; `make bench-ops` runs one.
+bench: build
+	python3 scripts/bench.py all
+
+bench-%: build
+	python3 scripts/bench.py $*
+
+# Regenerates the committed PyTorch fixtures (needs Debian's python3-torch).
+fixtures: deps
+	/usr/bin/python3 scripts/gen_fixtures.py tests/fixtures
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf build

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what Focus needs from Debian's packages. Idempotent: does nothing when all are present.
+set -euo pipefail
+pkgs=(
+  cmake ninja-build g++ make pkg-config
+  libopenblas-dev libopenblas0-openmp   # GEMM; the OpenMP build shares Focus's thread pool
+  nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-numpy python3-torch   # reference for fixtures and the benchmark peer
+  clang-format
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

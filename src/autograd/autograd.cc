@@ -1,0 +1,143 @@
+#include "focus/autograd.h"
+
+#include <unordered_map>
+
+#include "focus/ops.h"
+
+namespace focus::autograd {
+namespace {
+
+thread_local bool g_grad_enabled = true;
+
+// The leaf end of an edge: adds the incoming gradient into the leaf's .grad.
+class AccumulateGrad : public Node {
+ public:
+  explicit AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf)
+      : Node("accumulate_grad", nullptr), leaf_(leaf) {}
+  std::vector<Tensor> apply(const Tensor& grad, const Needs&) override {
+    auto leaf = leaf_.lock();
+    if (!leaf) return {};  // the leaf is gone; nobody can read its gradient
+    if (!leaf->grad) {
+      // A private copy, so later in-place accumulation never writes into a tensor that backward
+      // passed through (the user's seed, another node's output).
+      leaf->grad = grad.detach().clone().impl_ptr();
+    } else {
+      Tensor acc(leaf->grad);
+      Tensor g = grad.contiguous();
+      float* a = acc.data();
+      const float* b = g.data();
+      const int64_t n = acc.numel();
+#pragma omp parallel for schedule(static) if (n > (1 << 16))
+      for (int64_t i = 0; i < n; ++i) a[i] += b[i];
+    }
+    return {};
+  }
+  void release() override {}  // accumulators live as long as their leaf
+
+ private:
+  std::weak_ptr<TensorImpl> leaf_;
+};
+
+std::shared_ptr<Node> edge_of(const Tensor& t) {
+  TensorImpl& impl = t.impl();
+  if (impl.grad_fn) return impl.grad_fn;
+  if (!impl.requires_grad) return nullptr;
+  if (!impl.grad_acc) impl.grad_acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
+  return impl.grad_acc;
+}
+
+}  // namespace
+
+std::vector<Tensor> Node::apply(const Tensor& grad, const Needs& needs) {
+  FOCUS_CHECK(!released_, "backward: the graph through '", op_,
+              "' was already freed by an earlier backward(); run the forward pass again");
+  return fn_(grad, needs);
+}
+
+void Node::release() {
+  fn_ = nullptr;
+  next.clear();
+  released_ = true;
+}
+
+bool grad_enabled() { return g_grad_enabled; }
+void set_grad_enabled(bool on) { g_grad_enabled = on; }
+
+bool needs_grad(const std::vector<Tensor>& inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && (t.requires_grad() || t.grad_fn())) return true;
+  return false;
+}
+
+bool needs_grad(std::initializer_list<Tensor> inputs) {
+  return needs_grad(std::vector<Tensor>(inputs));
+}
+
+void record(const char* op, Tensor& out, const std::vector<Tensor>& inputs, BackwardFn fn) {
+  if (!needs_grad(inputs)) return;
+  FOCUS_CHECK(inputs.size() <= Needs().size(), op, ": too many inputs to record");
+  auto node = std::make_shared<Node>(op, std::move(fn));
+  for (const Tensor& t : inputs) {
+    node->next.push_back(t.defined() ? edge_of(t) : nullptr);
+    node->input_shapes.push_back(t.defined() ? t.shape() : Shape());
+  }
+  out.impl().grad_fn = std::move(node);
+  out.impl().requires_grad = true;
+}
+
+void backward(const Tensor& root, const Tensor& grad) {
+  FOCUS_CHECK(grad.defined() && grad.shape() == root.shape(), "backward: gradient of shape ",
+              grad.defined() ? grad.shape().str() : "undefined", " for a tensor of shape ",
+              root.shape());
+  std::shared_ptr<Node> start = edge_of(root);
+  FOCUS_CHECK(start != nullptr, "backward: the tensor ", root.shape(),
+              " does not require grad and has no history (was it made under NoGradGuard?)");
+  NoGradGuard no_grad;
+
+  // Order the reachable nodes so each runs after every node that feeds it a gradient (the tape),
+  // with an iterative depth-first search: deep graphs must not overflow the stack.
+  std::vector<Node*> order;
+  std::unordered_map<Node*, int> state;  // 1: on the stack, 2: done
+  std::vector<std::pair<Node*, size_t>> stack{{start.get(), 0}};
+  state[start.get()] = 1;
+  while (!stack.empty()) {
+    auto& [node, i] = stack.back();
+    if (i < node->next.size()) {
+      Node* child = node->next[i++].get();
+      if (child && !state.count(child)) {
+        state[child] = 1;
+        stack.push_back({child, 0});
+      }
+    } else {
+      state[node] = 2;
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+
+  std::unordered_map<Node*, Tensor> grads;
+  grads[start.get()] = grad;
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node* node = *it;
+    auto found = grads.find(node);
+    if (found == grads.end()) continue;  // no gradient reached this node
+    Tensor g = std::move(found->second);
+    grads.erase(found);
+    Needs needs;
+    for (size_t i = 0; i < node->next.size(); ++i) needs[i] = node->next[i] != nullptr;
+    std::vector<Tensor> outs = node->apply(g, needs);
+    for (size_t i = 0; i < node->next.size() && i < outs.size(); ++i) {
+      Node* child = node->next[i].get();
+      if (!child || !outs[i].defined()) continue;
+      FOCUS_CHECK(outs[i].shape() == node->input_shapes[i], "backward of '", node->op(),
+                  "': gradient for input ", i, " has shape ", outs[i].shape(), ", expected ",
+                  node->input_shapes[i]);
+      auto [slot, fresh] = grads.try_emplace(child, outs[i]);
+      if (!fresh) slot->second = add(slot->second, outs[i]);
+    }
+    node->release();
+  }
+}
+
+}  // namespace focus::autograd
