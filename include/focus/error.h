@@ -25,7 +25,7 @@ std::string cat(const Args&... args) {
 }  // namespace focus
 
 // Always on (never a debug-only assert): these guard input a user can reach.
-#define FOCUS_CHECK(cond, ...)                                \
-  do {                                                        \
+#define FOCUS_CHECK(cond, ...)                                            \
+  do {                                                                    \
     if (!(cond)) throw ::focus::Error(::focus::detail::cat(__VA_ARGS__)); \
   } while (0)

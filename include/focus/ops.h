@@ -60,7 +60,8 @@ Tensor log_softmax(const Tensor& x, int axis = -1);
 // Over the last axis; weight and bias are [D] or undefined. Saves mean and rstd for backward.
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps = 1e-5f);
 // Zeroes each element with probability p and scales the rest by 1/(1-p); identity when !training.
-Tensor dropout(const Tensor& x, float p, bool training = true, Generator& gen = default_generator());
+Tensor dropout(const Tensor& x, float p, bool training = true,
+               Generator& gen = default_generator());
 
 // ---- lookup and losses -------------------------------------------------------------------------
 // weight [V,D], ids i32 of any shape [..] -> [..,D]. Ids outside [0,V) are an error.

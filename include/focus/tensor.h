@@ -70,7 +70,8 @@ class Tensor {
   static Tensor scalar(float value);  // rank 0
   static Tensor from_vector(const std::vector<float>& values, const Shape& shape);
   static Tensor arange(int64_t n);  // 0, 1, ..., n-1 as floats, shape [n]
-  static Tensor uniform(const Shape& shape, float lo, float hi, Generator& gen = default_generator());
+  static Tensor uniform(const Shape& shape, float lo, float hi,
+                        Generator& gen = default_generator());
   static Tensor normal(const Shape& shape, float mean, float stddev,
                        Generator& gen = default_generator());
   static Tensor bernoulli(const Shape& shape, float p, Generator& gen = default_generator());
@@ -93,8 +94,8 @@ class Tensor {
   const float* data() const;
   int32_t* data_i32();  // throws unless i32 on the CPU
   const int32_t* data_i32() const;
-  float item() const;  // the value of a one-element tensor
-  std::vector<float> to_vector() const;  // row-major copy of the logical elements
+  float item() const;                            // the value of a one-element tensor
+  std::vector<float> to_vector() const;          // row-major copy of the logical elements
   std::string str(int max_elements = 16) const;  // shape and leading values, for messages
 
   // A contiguous tensor with the same values: itself when already contiguous.

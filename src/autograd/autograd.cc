@@ -97,21 +97,23 @@ void backward(const Tensor& root, const Tensor& grad) {
 
   // Order the reachable nodes so each runs after every node that feeds it a gradient (the tape),
   // with an iterative depth-first search: deep graphs must not overflow the stack.
-  std::vector<Node*> order;
+  // The tape owns its nodes until the pass ends: releasing a node drops its edges, which may be
+  // the last owners of nodes still to run.
+  std::vector<std::shared_ptr<Node>> order;
   std::unordered_map<Node*, int> state;  // 1: on the stack, 2: done
-  std::vector<std::pair<Node*, size_t>> stack{{start.get(), 0}};
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{start, 0}};
   state[start.get()] = 1;
   while (!stack.empty()) {
     auto& [node, i] = stack.back();
     if (i < node->next.size()) {
-      Node* child = node->next[i++].get();
-      if (child && !state.count(child)) {
-        state[child] = 1;
-        stack.push_back({child, 0});
+      const std::shared_ptr<Node>& child = node->next[i++];
+      if (child && !state.count(child.get())) {
+        state[child.get()] = 1;
+        stack.emplace_back(child, 0);
       }
     } else {
-      state[node] = 2;
-      order.push_back(node);
+      state[node.get()] = 2;
+      order.push_back(std::move(node));
       stack.pop_back();
     }
   }
@@ -119,7 +121,7 @@ void backward(const Tensor& root, const Tensor& grad) {
   std::unordered_map<Node*, Tensor> grads;
   grads[start.get()] = grad;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    Node* node = *it;
+    Node* node = it->get();
     auto found = grads.find(node);
     if (found == grads.end()) continue;  // no gradient reached this node
     Tensor g = std::move(found->second);

@@ -7,10 +7,14 @@ namespace {
 
 const char* name_of(cpu::BinaryOp op) {
   switch (op) {
-    case cpu::BinaryOp::add: return "add";
-    case cpu::BinaryOp::sub: return "sub";
-    case cpu::BinaryOp::mul: return "mul";
-    case cpu::BinaryOp::div: return "div";
+    case cpu::BinaryOp::add:
+      return "add";
+    case cpu::BinaryOp::sub:
+      return "sub";
+    case cpu::BinaryOp::mul:
+      return "mul";
+    case cpu::BinaryOp::div:
+      return "div";
   }
   return "?";
 }

@@ -78,8 +78,8 @@ Tensor matmul_raw(const Tensor& a_in, const Tensor& b_in) {
   bool b_shared = true;
   for (int i = 0; i < b.dim() - 2; ++i) b_shared = b_shared && b.shape()[i] == 1;
   if (nb > 1 && b_shared && !oa.trans && a.is_contiguous() && batch_of(a) == batch) {
-    blas::sgemm(false, ob.trans, nb * m, n, k, 1.0f, a.data(), k, b.data(), ob.ld, 0.0f,
-                out.data(), n);
+    blas::sgemm(false, ob.trans, nb * m, n, k, 1.0f, a.data(), k, b.data(), ob.ld, 0.0f, out.data(),
+                n);
     return out;
   }
   const Shape sa = batch_strides(a, batch), sb = batch_strides(b, batch);
@@ -107,8 +107,8 @@ Tensor matmul_raw(const Tensor& a_in, const Tensor& b_in) {
 Tensor matmul(const Tensor& a, const Tensor& b) {
   ops::check_f32("matmul", "a", a);
   ops::check_f32("matmul", "b", b);
-  FOCUS_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: operands must have rank >= 1, got ",
-              a.shape(), " and ", b.shape());
+  FOCUS_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: operands must have rank >= 1, got ", a.shape(),
+              " and ", b.shape());
   if (a.dim() == 1) return matmul(a.unsqueeze(0), b).squeeze(-2);
   if (b.dim() == 1) return matmul(a, b.unsqueeze(1)).squeeze(-1);
   FOCUS_CHECK(a.shape()[a.dim() - 1] == b.shape()[b.dim() - 2], "matmul: a ", a.shape(), " and b ",

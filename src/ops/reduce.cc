@@ -45,8 +45,7 @@ Tensor as_mid(const Tensor& x, const Plan& p, int64_t& outer, int64_t& r, int64_
   outer = r = inner = 1;
   if (first < 0) return x.contiguous();
   if (adjacent) {
-    for (int i = 0; i < x.dim(); ++i)
-      (i < first ? outer : i <= last ? r : inner) *= x.shape()[i];
+    for (int i = 0; i < x.dim(); ++i) (i < first ? outer : i <= last ? r : inner) *= x.shape()[i];
     return x.contiguous();
   }
   std::vector<int> order;
@@ -124,31 +123,29 @@ Tensor max(const Tensor& x, const std::vector<int>& axes, bool keepdim) {
       if (p.reduced[i]) order.push_back(i);
   }
   const Shape in_shape = x.shape();
-  autograd::record("max", out, {x},
-                   [arg, outer, r, inner, permuted, order, in_shape](const Tensor& g_in,
-                                                                     const autograd::Needs&) {
-                     Tensor g = g_in.contiguous();
-                     Tensor gm = Tensor::zeros(Shape{outer, r, inner});
-                     const int32_t* a = arg.data_i32();
-                     for (int64_t o = 0; o < outer; ++o)
-                       for (int64_t i = 0; i < inner; ++i)
-                         gm.data()[(o * r + a[o * inner + i]) * inner + i] =
-                             g.data()[o * inner + i];
-                     if (!permuted) return std::vector<Tensor>{gm.reshape(in_shape)};
-                     std::vector<int64_t> perm_shape;
-                     for (int i : order) perm_shape.push_back(in_shape[i]);
-                     std::vector<int> inverse(order.size());
-                     for (size_t i = 0; i < order.size(); ++i) inverse[order[i]] = int(i);
-                     return std::vector<Tensor>{
-                         gm.reshape(Shape(perm_shape)).permute(inverse).contiguous()};
-                   });
+  autograd::record(
+      "max", out, {x},
+      [arg, outer, r, inner, permuted, order, in_shape](const Tensor& g_in,
+                                                        const autograd::Needs&) {
+        Tensor g = g_in.contiguous();
+        Tensor gm = Tensor::zeros(Shape{outer, r, inner});
+        const int32_t* a = arg.data_i32();
+        for (int64_t o = 0; o < outer; ++o)
+          for (int64_t i = 0; i < inner; ++i)
+            gm.data()[(o * r + a[o * inner + i]) * inner + i] = g.data()[o * inner + i];
+        if (!permuted) return std::vector<Tensor>{gm.reshape(in_shape)};
+        std::vector<int64_t> perm_shape;
+        for (int i : order) perm_shape.push_back(in_shape[i]);
+        std::vector<int> inverse(order.size());
+        for (size_t i = 0; i < order.size(); ++i) inverse[order[i]] = int(i);
+        return std::vector<Tensor>{gm.reshape(Shape(perm_shape)).permute(inverse).contiguous()};
+      });
   return out;
 }
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  FOCUS_CHECK(shape.rank() <= x.dim(), "sum_to: cannot sum ", x.shape(), " to higher rank ",
-              shape);
+  FOCUS_CHECK(shape.rank() <= x.dim(), "sum_to: cannot sum ", x.shape(), " to higher rank ", shape);
   std::vector<int> axes;
   const int lead = x.dim() - shape.rank();
   for (int i = 0; i < x.dim(); ++i) {

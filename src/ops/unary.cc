@@ -13,8 +13,7 @@ bool needs_x(UnaryOp op) {
          op == UnaryOp::gelu_erf || op == UnaryOp::gelu_tanh;
 }
 bool needs_y(UnaryOp op) {
-  return op == UnaryOp::exp || op == UnaryOp::sqrt || op == UnaryOp::tanh ||
-         op == UnaryOp::sigmoid;
+  return op == UnaryOp::exp || op == UnaryOp::sqrt || op == UnaryOp::tanh || op == UnaryOp::sigmoid;
 }
 
 Tensor unary(const char* name, UnaryOp op, const Tensor& x_in, float p = 0, float q = 0) {

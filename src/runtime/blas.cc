@@ -61,7 +61,8 @@ Blas load() {
     auto core = reinterpret_cast<CharFn>(dlsym(h, "openblas_get_corename"));
     auto parallel = reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_parallel"));
     const bool pthreads = parallel && parallel() == 1;
-    if (pthreads) b.set_threads = reinterpret_cast<SetThreadsFn>(dlsym(h, "openblas_set_num_threads"));
+    if (pthreads)
+      b.set_threads = reinterpret_cast<SetThreadsFn>(dlsym(h, "openblas_set_num_threads"));
     b.info = std::string(config ? config() : path.c_str()) + " [" + path + "]" +
              (core ? std::string(", ") + core() + " kernels" : "") +
              (pthreads ? ", own pthread pool" : "");
@@ -83,9 +84,8 @@ std::string blas_info() { return library().info; }
 
 namespace blas {
 
-void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-           int64_t ldc) {
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   constexpr int64_t kMax = 0x7fffffff;
   FOCUS_CHECK(m <= kMax && n <= kMax && k <= kMax && lda <= kMax && ldb <= kMax && ldc <= kMax,
               "matmul: dimensions M=", m, " N=", n, " K=", k, " exceed the BLAS's 32-bit range");

@@ -20,9 +20,7 @@ void Shape::push_back(int64_t d) {
   dims_[rank_++] = d;
 }
 
-int64_t Shape::at(int axis, const char* op) const {
-  return dims_[normalize_axis(axis, rank_, op)];
-}
+int64_t Shape::at(int axis, const char* op) const { return dims_[normalize_axis(axis, rank_, op)]; }
 
 int64_t Shape::numel() const {
   int64_t n = 1;

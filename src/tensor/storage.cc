@@ -52,7 +52,9 @@ BlockCache& cache() {
   return *c;
 }
 
-size_t round_up(size_t bytes) { return (std::max<size_t>(bytes, 1) + kAlign - 1) / kAlign * kAlign; }
+size_t round_up(size_t bytes) {
+  return (std::max<size_t>(bytes, 1) + kAlign - 1) / kAlign * kAlign;
+}
 
 }  // namespace
 

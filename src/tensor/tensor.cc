@@ -18,9 +18,12 @@ const int g_threads = num_threads();
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::f32: return "f32";
-    case DType::bf16: return "bf16";
-    case DType::i32: return "i32";
+    case DType::f32:
+      return "f32";
+    case DType::bf16:
+      return "bf16";
+    case DType::i32:
+      return "i32";
   }
   return "?";
 }
@@ -65,9 +68,8 @@ Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape)
 }
 
 Tensor Tensor::from_indices(const std::vector<int32_t>& values, const Shape& shape) {
-  FOCUS_CHECK(static_cast<int64_t>(values.size()) == shape.numel(), "from_indices: ",
-              values.size(), " values do not fill shape ", shape, " (expected ", shape.numel(),
-              ")");
+  FOCUS_CHECK(static_cast<int64_t>(values.size()) == shape.numel(), "from_indices: ", values.size(),
+              " values do not fill shape ", shape, " (expected ", shape.numel(), ")");
   Tensor t = make_tensor(shape, DType::i32);
   if (!values.empty()) std::memcpy(t.data_i32(), values.data(), values.size() * sizeof(int32_t));
   return t;
@@ -187,7 +189,8 @@ Tensor raw_contiguous(const Tensor& t) {
   Tensor out = make_tensor(t.shape(), t.dtype());
   if (t.numel() == 0) return out;
   const auto* base = static_cast<const uint32_t*>(t.impl().storage->data()) + t.offset();
-  cpu::copy_strided(base, t.shape(), t.strides(), static_cast<uint32_t*>(out.impl().storage->data()));
+  cpu::copy_strided(base, t.shape(), t.strides(),
+                    static_cast<uint32_t*>(out.impl().storage->data()));
   return out;
 }
 
@@ -208,9 +211,7 @@ Tensor Tensor::clone() const {
   return out;
 }
 
-Tensor Tensor::reshape(const Shape& target) const {
-  return focus::reshape(*this, target);
-}
+Tensor Tensor::reshape(const Shape& target) const { return focus::reshape(*this, target); }
 
 Tensor reshape(const Tensor& x, const Shape& target) {
   FOCUS_CHECK(target.numel() == x.numel(), "reshape: cannot view ", x.shape(), " (", x.numel(),
@@ -273,17 +274,16 @@ Tensor slice(const Tensor& x, int axis, int64_t start, int64_t end, int64_t step
   strides[a] *= step;
   Tensor out = view_of(x, shape, strides, x.offset() + start * x.strides()[a]);
   Shape in_shape = x.shape();
-  autograd::record("slice", out, {x},
-                   [in_shape, a, start, end, step](const Tensor& g, const autograd::Needs&) {
-                     Tensor gx = Tensor::zeros(in_shape);
-                     Tensor dst = gx.slice(a, start, end, step);
-                     Tensor src = g.contiguous();
-                     if (src.numel() > 0)
-                       cpu::copy_to_strided(
-                           reinterpret_cast<const uint32_t*>(src.data()), dst.shape(),
-                           dst.strides(), reinterpret_cast<uint32_t*>(dst.data()));
-                     return std::vector<Tensor>{gx};
-                   });
+  autograd::record(
+      "slice", out, {x}, [in_shape, a, start, end, step](const Tensor& g, const autograd::Needs&) {
+        Tensor gx = Tensor::zeros(in_shape);
+        Tensor dst = gx.slice(a, start, end, step);
+        Tensor src = g.contiguous();
+        if (src.numel() > 0)
+          cpu::copy_to_strided(reinterpret_cast<const uint32_t*>(src.data()), dst.shape(),
+                               dst.strides(), reinterpret_cast<uint32_t*>(dst.data()));
+        return std::vector<Tensor>{gx};
+      });
   return out;
 }
 
@@ -298,8 +298,8 @@ Tensor Tensor::expand(const Shape& target) const {
       continue;
     }
     int64_t d = s[i - lead];
-    FOCUS_CHECK(d == target[i] || d == 1, "expand: cannot expand ", s, " to ", target, " (axis ",
-                i, ": ", d, " vs ", target[i], ")");
+    FOCUS_CHECK(d == target[i] || d == 1, "expand: cannot expand ", s, " to ", target, " (axis ", i,
+                ": ", d, " vs ", target[i], ")");
     strides.push_back(d == target[i] ? this->strides()[i - lead] : 0);
   }
   Tensor out = view_of(*this, target, strides, offset());
@@ -319,8 +319,8 @@ Tensor Tensor::unsqueeze(int axis) const {
 
 Tensor Tensor::squeeze(int axis) const {
   const int a = normalize_axis(axis, dim(), "squeeze");
-  FOCUS_CHECK(shape()[a] == 1, "squeeze: axis ", axis, " of ", shape(), " has extent ",
-              shape()[a], ", expected 1");
+  FOCUS_CHECK(shape()[a] == 1, "squeeze: axis ", axis, " of ", shape(), " has extent ", shape()[a],
+              ", expected 1");
   std::vector<int64_t> dims = shape().vec();
   dims.erase(dims.begin() + a);
   return reshape(Shape(dims));
@@ -341,8 +341,8 @@ Tensor Tensor::flatten(int start_axis, int end_axis) const {
 }
 
 Tensor& Tensor::requires_grad_(bool on) {
-  FOCUS_CHECK(!on || dtype() == DType::f32, "requires_grad: only f32 tensors can require grad, got ",
-              dtype_name(dtype()));
+  FOCUS_CHECK(!on || dtype() == DType::f32,
+              "requires_grad: only f32 tensors can require grad, got ", dtype_name(dtype()));
   FOCUS_CHECK(is_leaf(), "requires_grad: only leaf tensors can be marked (this one comes from ",
               "an op); use detach() first");
   impl().requires_grad = on;
@@ -367,8 +367,6 @@ void Tensor::backward() const {
 
 void Tensor::backward(const Tensor& grad) const { autograd::backward(*this, grad); }
 
-Tensor Tensor::detach() const {
-  return view_of(*this, shape(), strides(), offset());
-}
+Tensor Tensor::detach() const { return view_of(*this, shape(), strides(), offset()); }
 
 }  // namespace focus

@@ -10,9 +10,8 @@ std::string fixture(const std::string& name) { return std::string(FOCUS_FIXTURES
 ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, float rtol,
                                      float atol) {
   if (!actual.defined() || !expected.defined())
-    return ::testing::AssertionFailure() << "undefined tensor (actual defined: "
-                                         << actual.defined() << ", expected defined: "
-                                         << expected.defined() << ")";
+    return ::testing::AssertionFailure() << "undefined tensor (actual defined: " << actual.defined()
+                                         << ", expected defined: " << expected.defined() << ")";
   if (actual.shape() != expected.shape())
     return ::testing::AssertionFailure()
            << "shape " << actual.shape() << " differs from expected " << expected.shape();

@@ -64,10 +64,14 @@ void binary(BinaryOp op, const float* a, const Shape& sa, const float* b, const 
             float* out, const Shape& shape) {
   if (shape.numel() == 0) return;
   switch (op) {
-    case BinaryOp::add: return binary_rows([](float x, float y) { return x + y; }, a, sa, b, sb, out, shape);
-    case BinaryOp::sub: return binary_rows([](float x, float y) { return x - y; }, a, sa, b, sb, out, shape);
-    case BinaryOp::mul: return binary_rows([](float x, float y) { return x * y; }, a, sa, b, sb, out, shape);
-    case BinaryOp::div: return binary_rows([](float x, float y) { return x / y; }, a, sa, b, sb, out, shape);
+    case BinaryOp::add:
+      return binary_rows([](float x, float y) { return x + y; }, a, sa, b, sb, out, shape);
+    case BinaryOp::sub:
+      return binary_rows([](float x, float y) { return x - y; }, a, sa, b, sb, out, shape);
+    case BinaryOp::mul:
+      return binary_rows([](float x, float y) { return x * y; }, a, sa, b, sb, out, shape);
+    case BinaryOp::div:
+      return binary_rows([](float x, float y) { return x / y; }, a, sa, b, sb, out, shape);
   }
 }
 
