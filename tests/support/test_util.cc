@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -43,6 +44,106 @@ void expect_error(const std::function<void()>& f, const std::vector<std::string>
     return;
   }
   ADD_FAILURE() << "expected a focus::Error mentioning '" << (parts.empty() ? "" : parts[0]) << "'";
+}
+
+}  // namespace focus::test
+
+namespace focus::test {
+
+Tensor random_tensor(const Shape& shape, uint64_t seed, float lo, float hi) {
+  Generator gen(seed);
+  return Tensor::uniform(shape, lo, hi, gen);
+}
+
+Tensor random_away_from_zero(const Shape& shape, uint64_t seed, float min_abs, float max_abs) {
+  Generator gen(seed);
+  Tensor mag = Tensor::uniform(shape, min_abs, max_abs, gen);
+  Tensor sign = Tensor::bernoulli(shape, 0.5f, gen);
+  std::vector<float> m = mag.to_vector(), s = sign.to_vector();
+  for (size_t i = 0; i < m.size(); ++i) m[i] = s[i] != 0.0f ? m[i] : -m[i];
+  return Tensor::from_vector(m, shape);
+}
+
+namespace {
+
+// Σ out ⊙ r, accumulated in double.
+double weighted_sum(const Tensor& out, const std::vector<float>& r) {
+  std::vector<float> o = out.to_vector();
+  double s = 0;
+  for (size_t i = 0; i < o.size(); ++i) s += double(o[i]) * double(r[i]);
+  return s;
+}
+
+}  // namespace
+
+::testing::AssertionResult check_gradients(const GradFn& fn, const std::vector<Tensor>& inputs,
+                                           float eps, float tol) {
+  // Private contiguous copies, so perturbing them never touches the caller's tensors.
+  std::vector<std::vector<float>> values;
+  for (const Tensor& t : inputs) values.push_back(t.detach().to_vector());
+  auto make_leaves = [&](bool grad) {
+    std::vector<Tensor> leaves;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      Tensor t = Tensor::from_vector(values[i], inputs[i].shape());
+      if (grad) t.requires_grad_();
+      leaves.push_back(t);
+    }
+    return leaves;
+  };
+
+  // Analytic: backward of Σ out ⊙ R.
+  std::vector<Tensor> leaves = make_leaves(true);
+  Tensor out = fn(leaves);
+  if (!out.defined() || out.dtype() != DType::f32)
+    return ::testing::AssertionFailure() << "the function returned no f32 tensor";
+  if (!out.requires_grad())
+    return ::testing::AssertionFailure()
+           << "the output " << out.shape() << " does not require grad: nothing was recorded";
+  const Tensor r = random_tensor(out.shape(), 0xC0FFEE, -1.0f, 1.0f);
+  const std::vector<float> rv = r.to_vector();
+  sum(mul(out, r)).backward();
+
+  autograd::NoGradGuard no_grad;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Tensor g = leaves[i].grad();
+    if (!g.defined())
+      return ::testing::AssertionFailure()
+             << "input " << i << " " << inputs[i].shape() << " received no gradient";
+    if (g.shape() != inputs[i].shape())
+      return ::testing::AssertionFailure() << "input " << i << ": gradient shape " << g.shape()
+                                           << " differs from the input's " << inputs[i].shape();
+    const std::vector<float> ana = g.to_vector();
+
+    // Numeric: central differences, one element at a time.
+    std::vector<double> num(values[i].size());
+    for (size_t k = 0; k < values[i].size(); ++k) {
+      const float x0 = values[i][k];
+      values[i][k] = x0 + eps;
+      const double plus = weighted_sum(fn(make_leaves(false)), rv);
+      values[i][k] = x0 - eps;
+      const double minus = weighted_sum(fn(make_leaves(false)), rv);
+      values[i][k] = x0;
+      // The actual step in f32 can differ slightly from 2·eps; divide by the step taken.
+      const double step = double(x0 + eps) - double(x0 - eps);
+      num[k] = (plus - minus) / step;
+    }
+
+    double diff2 = 0, num2 = 0, ana2 = 0, worst = -1;
+    size_t worst_at = 0;
+    for (size_t k = 0; k < num.size(); ++k) {
+      const double d = num[k] - ana[k];
+      diff2 += d * d, num2 += num[k] * num[k], ana2 += double(ana[k]) * ana[k];
+      if (std::fabs(d) > worst) worst = std::fabs(d), worst_at = k;
+    }
+    const double rel = std::sqrt(diff2) / std::max({std::sqrt(num2), std::sqrt(ana2), 1e-3});
+    if (!(rel < tol))
+      return ::testing::AssertionFailure()
+             << "input " << i << " " << inputs[i].shape() << ": relative error " << rel
+             << " >= " << tol << " (||numeric|| " << std::sqrt(num2) << ", ||analytic|| "
+             << std::sqrt(ana2) << "); worst element " << worst_at << ": numeric " << num[worst_at]
+             << ", analytic " << ana[worst_at];
+  }
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace focus::test

@@ -26,3 +26,30 @@ void expect_error(const std::function<void()>& f, const std::vector<std::string>
 
 #define FOCUS_EXPECT_CLOSE(actual, expected, rtol, atol) \
   EXPECT_TRUE(::focus::test::all_close((actual), (expected), (rtol), (atol)))
+
+namespace focus::test {
+
+// A tensor of `shape` with values uniform in [lo, hi), reproducible from `seed`.
+Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.0f, float hi = 1.0f);
+
+// Like random_tensor, but every value has |v| in [min_abs, max_abs) with a random sign: for ops
+// with a kink or pole at 0 (relu, div, log of |x|) that finite differences must not straddle.
+Tensor random_away_from_zero(const Shape& shape, uint64_t seed, float min_abs = 0.2f,
+                             float max_abs = 1.0f);
+
+// The function under a gradient check: takes the inputs (leaves), returns any f32 tensor.
+using GradFn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+// Finite-difference gradient check. For loss = Σ fn(inputs) ⊙ R, with R a fixed random tensor of
+// the output's shape, compares the analytic gradient from backward() with central differences
+// (f(x+eps) − f(x−eps)) / 2eps, per input, by the relative norm
+//   ||numeric − analytic|| / max(||numeric||, ||analytic||, 1e-3) < tol.
+// The inputs are copied into fresh contiguous leaves (so the caller's tensors are untouched); the
+// loss is summed in double. Fails, naming the input and the worst element, when an input gets no
+// gradient, a gradient of the wrong shape, or one that disagrees.
+::testing::AssertionResult check_gradients(const GradFn& fn, const std::vector<Tensor>& inputs,
+                                           float eps = 1e-2f, float tol = 2e-2f);
+
+}  // namespace focus::test
+
+#define FOCUS_EXPECT_GRADIENTS(...) EXPECT_TRUE(::focus::test::check_gradients(__VA_ARGS__))
