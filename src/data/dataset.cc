@@ -1,0 +1,67 @@
+// In-memory datasets, subsets and the seeded (stratified) train/validation split.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "data/random.h"
+#include "focus/data.h"
+
+namespace focus::data {
+
+TensorDataset::TensorDataset(Tensor x, std::vector<int32_t> labels) : labels_(std::move(labels)) {
+  FOCUS_CHECK(x.defined() && x.dim() >= 1, "tensor_dataset: x must be [N, ...], got ",
+              x.defined() ? x.shape().str() : "an undefined tensor");
+  FOCUS_CHECK(x.dtype() == DType::f32 || x.dtype() == DType::i32,
+              "tensor_dataset: x must be f32 or i32, got ", dtype_name(x.dtype()));
+  const int64_t n = x.shape()[0];
+  if (labels_.empty()) labels_.assign(size_t(n), 0);
+  FOCUS_CHECK(int64_t(labels_.size()) == n, "tensor_dataset: x ", x.shape(), " has ", n,
+              " examples but ", labels_.size(), " labels were given");
+  // Detached and contiguous so that get() is a cheap view the loader's thread can copy.
+  x_ = x.detach().contiguous();
+}
+
+Example TensorDataset::get(int64_t i) const {
+  FOCUS_CHECK(i >= 0 && i < size(), "tensor_dataset: index ", i, " outside [0, ", size(), ")");
+  return {x_.slice(0, i, i + 1).squeeze(0), labels_[size_t(i)]};
+}
+
+Subset::Subset(std::shared_ptr<const Dataset> base, std::vector<int64_t> indices)
+    : base_(std::move(base)), indices_(std::move(indices)) {
+  FOCUS_CHECK(base_ != nullptr, "subset: no base dataset given");
+  const int64_t n = base_->size();
+  for (int64_t i : indices_)
+    FOCUS_CHECK(i >= 0 && i < n, "subset: index ", i, " outside the base dataset's [0, ", n, ")");
+}
+
+Example Subset::get(int64_t i) const {
+  FOCUS_CHECK(i >= 0 && i < size(), "subset: index ", i, " outside [0, ", size(), ")");
+  return base_->get(indices_[size_t(i)]);
+}
+
+std::pair<std::vector<int64_t>, std::vector<int64_t>> split(int64_t n, float validation,
+                                                            uint64_t seed,
+                                                            const std::vector<int32_t>& labels) {
+  FOCUS_CHECK(n >= 0, "split: n must be >= 0, got ", n);
+  FOCUS_CHECK(validation >= 0.0f && validation < 1.0f,
+              "split: the validation fraction must be in [0, 1), got ", validation);
+  FOCUS_CHECK(labels.empty() || int64_t(labels.size()) == n, "split: ", labels.size(),
+              " labels given for n = ", n);
+  // One group (everything) or one per class, each shuffled by its own generator, so adding a
+  // class leaves the others' splits unchanged.
+  std::map<int64_t, std::vector<int64_t>> groups;
+  for (int64_t i = 0; i < n; ++i) groups[labels.empty() ? 0 : labels[size_t(i)]].push_back(i);
+  std::vector<int64_t> train, val;
+  for (auto& [key, members] : groups) {
+    detail::shuffle(members, Generator(detail::mix64(detail::mix64(seed) ^ uint64_t(key))));
+    const auto held = size_t(std::llround(double(validation) * double(members.size())));
+    val.insert(val.end(), members.begin(), members.begin() + held);
+    train.insert(train.end(), members.begin() + held, members.end());
+  }
+  std::sort(train.begin(), train.end());
+  std::sort(val.begin(), val.end());
+  return {std::move(train), std::move(val)};
+}
+
+}  // namespace focus::data
