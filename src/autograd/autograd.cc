@@ -21,6 +21,10 @@ class AccumulateGrad : public Node {
       // A private copy, so later in-place accumulation never writes into a tensor that backward
       // passed through (the user's seed, another node's output).
       leaf->grad = grad.detach().clone().impl_ptr();
+    } else if (!Tensor(leaf->grad).is_contiguous()) {
+      // A view the user set with set_grad (transposed, expanded): the flat loop below would walk
+      // the wrong elements or past its storage, so add out of place.
+      leaf->grad = add(Tensor(leaf->grad), grad).impl_ptr();
     } else {
       Tensor acc(leaf->grad);
       Tensor g = grad.contiguous();
@@ -36,6 +40,25 @@ class AccumulateGrad : public Node {
 
  private:
   std::weak_ptr<TensorImpl> leaf_;
+};
+
+// Deletes a node without recursing down its edges. With the default deleter, freeing the root of
+// a long chain that never ran backward (an unused graph) frees each node from inside its
+// successor's destructor, one stack frame set per node, and overflows the stack.
+struct NodeDeleter {
+  void operator()(Node* node) const {
+    std::vector<std::shared_ptr<Node>> pending = std::move(node->next);
+    delete node;
+    while (!pending.empty()) {
+      std::shared_ptr<Node> n = std::move(pending.back());
+      pending.pop_back();
+      if (n && n.use_count() == 1) {  // the last owner: take its edges before it goes
+        for (auto& e : n->next)
+          if (e) pending.push_back(std::move(e));
+        n->next.clear();
+      }
+    }
+  }
 };
 
 std::shared_ptr<Node> edge_of(const Tensor& t) {
@@ -77,7 +100,7 @@ bool needs_grad(std::initializer_list<Tensor> inputs) {
 void record(const char* op, Tensor& out, const std::vector<Tensor>& inputs, BackwardFn fn) {
   if (!needs_grad(inputs)) return;
   FOCUS_CHECK(inputs.size() <= Needs().size(), op, ": too many inputs to record");
-  auto node = std::make_shared<Node>(op, std::move(fn));
+  std::shared_ptr<Node> node(new Node(op, std::move(fn)), NodeDeleter());
   for (const Tensor& t : inputs) {
     node->next.push_back(t.defined() ? edge_of(t) : nullptr);
     node->input_shapes.push_back(t.defined() ? t.shape() : Shape());

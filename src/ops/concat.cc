@@ -1,4 +1,6 @@
 // concat along one axis; backward hands each input its slice of the gradient.
+#include <algorithm>
+
 #include "ops/common.h"
 #include "ops/cpu/strided.h"
 
@@ -18,6 +20,14 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
     FOCUS_CHECK(same, "concat: input ", i, " has shape ", x.shape(), " but input 0 has ",
                 first.shape(), "; expected equal extents except on axis ", axis);
     shape[a] += x.shape()[a];
+  }
+  // An autograd node has at most 8 inputs: join longer lists in groups of 8, then the groups.
+  constexpr size_t kGroup = autograd::Needs().size();
+  if (xs.size() > kGroup && autograd::needs_grad(xs)) {
+    std::vector<Tensor> groups;
+    for (size_t i = 0; i < xs.size(); i += kGroup)
+      groups.push_back(concat({xs.begin() + i, xs.begin() + std::min(xs.size(), i + kGroup)}, a));
+    return concat(groups, a);
   }
   Tensor out = make_tensor(shape);
   std::vector<int64_t> starts;

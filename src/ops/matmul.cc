@@ -114,6 +114,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   FOCUS_CHECK(a.shape()[a.dim() - 1] == b.shape()[b.dim() - 2], "matmul: a ", a.shape(), " and b ",
               b.shape(), " do not chain: expected a.shape[-1] == b.shape[-2] (",
               a.shape()[a.dim() - 1], " vs ", b.shape()[b.dim() - 2], ")");
+  for (int i = 3; i <= std::min(a.dim(), b.dim()); ++i) {
+    const int64_t da = a.shape()[a.dim() - i], db = b.shape()[b.dim() - i];
+    FOCUS_CHECK(da == db || da == 1 || db == 1, "matmul: the batch axes of a ", a.shape(),
+                " and b ", b.shape(), " do not broadcast (", da, " vs ", db, ")");
+  }
   Tensor out = matmul_raw(a.detach(), b.detach());
   ops::check_output("matmul", out);
   Tensor ad = a.detach(), bd = b.detach();

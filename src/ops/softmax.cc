@@ -10,7 +10,8 @@ Tensor softmax_impl(const char* op, const Tensor& x_in, int axis, bool log) {
   FOCUS_CHECK(x_in.dim() >= 1, op, ": expected rank >= 1, got a scalar");
   const int a = normalize_axis(axis, x_in.dim(), op);
   const int64_t n = x_in.shape()[a];
-  FOCUS_CHECK(n > 0 || x_in.numel() == 0, op, ": axis ", axis, " of ", x_in.shape(), " is empty");
+  FOCUS_CHECK(n > 0, op, ": axis ", axis, " of ", x_in.shape(),
+              " is empty; a softmax over no elements is undefined");
   int64_t outer = 1, inner = 1;
   for (int i = 0; i < a; ++i) outer *= x_in.shape()[i];
   for (int i = a + 1; i < x_in.dim(); ++i) inner *= x_in.shape()[i];
