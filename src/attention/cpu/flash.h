@@ -1,0 +1,47 @@
+// FlashAttention-2 on the CPU: tiles over query and key/value blocks, online softmax with running
+// max and sum in f32; only the output and the log-sum-exp are stored, and the backward pass
+// recomputes the probabilities. No atomics: forward splits work over (b, h, query block), backward
+// over (b, h), so results are deterministic.
+#pragma once
+
+#include <cstdint>
+
+namespace focus::attention::cpu {
+
+struct FlashParams {
+  int64_t batch = 0, heads = 0, nq = 0, nk = 0, d = 0;  // q [B,H,Nq,D], k and v [B,H,Nk,D]
+  float scale = 1.0f;
+  // Query i attends key j only if j <= i (PyTorch's is_causal: top-left aligned when Nq != Nk).
+  bool causal = false;
+  // [B] or null: in batch b only keys j < key_lengths[b] are attended.
+  const int32_t* key_lengths = nullptr;
+  // Additive bias or null, read as bias[b*s0 + h*s1 + i*s2 + j*s3] (strides 0 where broadcast).
+  const float* bias = nullptr;
+  int64_t bias_strides[4] = {0, 0, 0, 0};
+  // Dropout on the probabilities: element (b,h,i,j) is kept iff
+  // Generator(seed).uniform(offset + ((b*H + h)*Nq + i)*Nk + j) >= dropout_p, and kept values are
+  // scaled by 1/(1 − p): the same decisions as focus::dropout on the materialised [B,H,Nq,Nk].
+  float dropout_p = 0.0f;
+  uint64_t seed = 0, offset = 0;
+};
+
+// out [B,H,Nq,D]; lse [B,H,Nq] = log Σ_j exp(score_ij) over attended keys, or -inf for a row with
+// no attended key (whose output is then zeros). All buffers contiguous.
+void flash_forward(const FlashParams& p, const float* q, const float* k, const float* v, float* out,
+                   float* lse);
+
+// dq, dk, dv (same shapes as q, k, v; overwritten, not accumulated) from dout [B,H,Nq,D], using
+// the forward's out and lse. A fully masked row contributes nothing.
+void flash_backward(const FlashParams& p, const float* q, const float* k, const float* v,
+                    const float* out, const float* lse, const float* dout, float* dq, float* dk,
+                    float* dv);
+
+// Which SIMD path the kernels use on this CPU ("avx512", "avx2" or "scalar").
+const char* flash_isa();
+
+// Forces a path ("avx512", "avx2", "scalar"; "auto" or null: the best this CPU runs), for tests
+// and benchmarks. Returns false, changing nothing, for a path this CPU cannot run. Not
+// thread-safe against kernels running at the same time.
+bool flash_set_isa(const char* isa);
+
+}  // namespace focus::attention::cpu

@@ -1,0 +1,170 @@
+// Scaled dot-product attention: checks, the math path, the fused path and the dispatcher.
+#include <cmath>
+#include <limits>
+
+#include "attention/cpu/flash.h"
+#include "focus/attention.h"
+#include "focus/autograd.h"
+#include "focus/ops.h"
+#include "ops/common.h"
+
+namespace focus::attention {
+namespace {
+
+constexpr const char* kOp = "scaled_dot_product_attention";
+
+struct Dims {
+  int64_t b, h, nq, nk, d;
+};
+
+Dims check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const SdpaOptions& opt) {
+  ops::check_f32(kOp, "q", q);
+  ops::check_f32(kOp, "k", k);
+  ops::check_f32(kOp, "v", v);
+  FOCUS_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, kOp,
+              ": expected q [B,H,Nq,D], k and v [B,H,Nk,D]; got q ", q.shape(), ", k ", k.shape(),
+              ", v ", v.shape());
+  const Dims d{q.shape()[0], q.shape()[1], q.shape()[2], k.shape()[2], q.shape()[3]};
+  FOCUS_CHECK(k.shape() == Shape({d.b, d.h, d.nk, d.d}) && v.shape() == k.shape(), kOp, ": q ",
+              q.shape(), ", k ", k.shape(), " and v ", v.shape(), " disagree: expected k and v [",
+              d.b, ",", d.h, ",Nk,", d.d, "] with equal Nk");
+  FOCUS_CHECK(d.nq >= 1 && d.nk >= 1 && d.d >= 1, kOp, ": empty sequence or head size: q ",
+              q.shape(), ", k ", k.shape());
+  if (opt.key_lengths.defined()) {
+    ops::check_i32(kOp, "key_lengths", opt.key_lengths);
+    FOCUS_CHECK(opt.key_lengths.shape() == Shape({d.b}), kOp, ": key_lengths ",
+                opt.key_lengths.shape(), " must be [B] = [", d.b, "]");
+    Tensor kl = opt.key_lengths.contiguous();
+    for (int64_t i = 0; i < d.b; ++i)
+      FOCUS_CHECK(kl.data_i32()[i] >= 0 && kl.data_i32()[i] <= d.nk, kOp, ": key_lengths[", i,
+                  "] = ", kl.data_i32()[i], " is outside [0, Nk = ", d.nk, "]");
+  }
+  if (opt.bias.defined()) {
+    ops::check_f32(kOp, "bias", opt.bias);
+    const Shape full{d.b, d.h, d.nq, d.nk};
+    bool fits = opt.bias.dim() <= 4;
+    for (int i = 1; fits && i <= opt.bias.dim(); ++i) {
+      const int64_t e = opt.bias.shape()[opt.bias.dim() - i];
+      fits = e == 1 || e == full[4 - i];
+    }
+    FOCUS_CHECK(fits, kOp, ": bias ", opt.bias.shape(),
+                " does not broadcast to [B,H,Nq,Nk] = ", full);
+  }
+  FOCUS_CHECK(opt.dropout >= 0.0f && opt.dropout < 1.0f, kOp, ": dropout must be in [0, 1), got ",
+              opt.dropout);
+  FOCUS_CHECK(opt.scale >= 0.0f && std::isfinite(opt.scale), kOp,
+              ": scale must be finite and >= 0 (0 means 1/sqrt(D)), got ", opt.scale);
+  return d;
+}
+
+float scale_of(const SdpaOptions& opt, int64_t d) {
+  return opt.scale > 0.0f ? opt.scale : 1.0f / std::sqrt(static_cast<float>(d));
+}
+
+// 1 where a (query, key) pair is masked by causality or key padding: [B,1,Nq,Nk], or undefined.
+Tensor structural_mask(const Dims& d, const SdpaOptions& opt) {
+  if (!opt.causal && !opt.key_lengths.defined()) return Tensor();
+  Tensor m = Tensor::zeros({d.b, 1, d.nq, d.nk});
+  Tensor kl = opt.key_lengths.defined() ? opt.key_lengths.contiguous() : Tensor();
+  float* pm = m.data();
+  for (int64_t b = 0; b < d.b; ++b) {
+    const int64_t len = kl.defined() ? kl.data_i32()[b] : d.nk;
+    for (int64_t i = 0; i < d.nq; ++i)
+      for (int64_t j = 0; j < d.nk; ++j)
+        pm[(b * d.nq + i) * d.nk + j] = (j >= len || (opt.causal && j > i)) ? 1.0f : 0.0f;
+  }
+  return m;
+}
+
+Attended math_path(const Tensor& q, const Tensor& k, const Tensor& v, const SdpaOptions& opt,
+                   const Dims& d) {
+  Tensor scores = matmul(q, k.transpose(-1, -2)) * scale_of(opt, d.d);  // [B,H,Nq,Nk]
+  if (opt.bias.defined()) scores = scores + opt.bias;
+  Tensor mask = structural_mask(d, opt);
+  if (mask.defined()) scores = masked_fill(scores, mask, -std::numeric_limits<float>::infinity());
+  Tensor probs = softmax(scores, -1);  // a row with every key masked is all zeros
+  Tensor p = probs;
+  if (opt.dropout > 0.0f)
+    p = dropout(probs, opt.dropout, true, opt.generator ? *opt.generator : default_generator());
+  return {matmul(p, v), probs};
+}
+
+Tensor fused_path(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
+                  const SdpaOptions& opt, const Dims& d) {
+  Tensor q = q_in.detach().contiguous(), k = k_in.detach().contiguous();
+  Tensor v = v_in.detach().contiguous();
+  cpu::FlashParams p;
+  p.batch = d.b, p.heads = d.h, p.nq = d.nq, p.nk = d.nk, p.d = d.d;
+  p.scale = scale_of(opt, d.d);
+  p.causal = opt.causal;
+  Tensor lengths = opt.key_lengths.defined() ? opt.key_lengths.contiguous() : Tensor();
+  Tensor bias;
+  if (opt.bias.defined()) {
+    bias = opt.bias.detach().expand({d.b, d.h, d.nq, d.nk});
+    for (int i = 0; i < 4; ++i) p.bias_strides[i] = bias.strides()[i];
+  }
+  if (opt.dropout > 0.0f) {
+    // Consume the same counters as the math path's dropout, so both paths drop the same pairs.
+    Generator& gen = opt.generator ? *opt.generator : default_generator();
+    p.dropout_p = opt.dropout;
+    p.seed = gen.seed();
+    p.offset = gen.advance(static_cast<uint64_t>(d.b * d.h * d.nq * d.nk));
+  }
+  auto bind = [](cpu::FlashParams params, const Tensor& lengths, const Tensor& bias) {
+    params.key_lengths = lengths.defined() ? lengths.data_i32() : nullptr;
+    params.bias = bias.defined() ? bias.data() : nullptr;
+    return params;
+  };
+  Tensor out = make_tensor(q.shape());
+  Tensor lse = make_tensor({d.b, d.h, d.nq});
+  cpu::flash_forward(bind(p, lengths, bias), q.data(), k.data(), v.data(), out.data(), lse.data());
+  ops::check_output(kOp, out);
+  Tensor od = out.detach();
+  autograd::record(
+      kOp, out, {q_in, k_in, v_in},
+      [p, q, k, v, od, lse, lengths, bias, bind](const Tensor& g_in, const autograd::Needs&) {
+        Tensor g = g_in.contiguous();
+        Tensor dq = make_tensor(q.shape()), dk = make_tensor(k.shape());
+        Tensor dv = make_tensor(v.shape());
+        cpu::flash_backward(bind(p, lengths, bias), q.data(), k.data(), v.data(), od.data(),
+                            lse.data(), g.data(), dq.data(), dk.data(), dv.data());
+        return std::vector<Tensor>{dq, dk, dv};
+      });
+  return out;
+}
+
+}  // namespace
+
+Path choose_path(int64_t nq, int64_t nk, int64_t d) {
+  // Below this many scores per head the materialised path's two GEMMs win over the tiled kernel
+  // (measured: docs/attention.md); above it the fused path is faster and O(N) in memory.
+  constexpr int64_t kFusedFrom = 64 * 64;
+  return d <= 256 && nq * nk >= kFusedFrom ? Path::fused : Path::math;
+}
+
+Attended attention_with_probs(const Tensor& q, const Tensor& k, const Tensor& v,
+                              const SdpaOptions& opt) {
+  const Dims d = check_inputs(q, k, v, opt);
+  return math_path(q, k, v, opt, d);
+}
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const SdpaOptions& opt) {
+  const Dims d = check_inputs(q, k, v, opt);
+  Path path = opt.path == Path::automatic ? choose_path(d.nq, d.nk, d.d) : opt.path;
+  // The fused kernel gives no bias gradient: a trainable bias goes through the math path.
+  const bool bias_needs_grad = opt.bias.defined() && autograd::grad_enabled() &&
+                               (opt.bias.requires_grad() || opt.bias.grad_fn() != nullptr);
+  if (path == Path::fused && bias_needs_grad) {
+    FOCUS_CHECK(opt.path != Path::fused, kOp,
+                ": the fused path has no gradient for bias; use Path::math or detach the bias");
+    path = Path::math;
+  }
+  if (path == Path::fused) {
+    FOCUS_CHECK(d.d <= 256, kOp, ": the fused path supports head sizes up to 256, got D = ", d.d);
+    return fused_path(q, k, v, opt, d);
+  }
+  return math_path(q, k, v, opt, d).output;
+}
+
+}  // namespace focus::attention
