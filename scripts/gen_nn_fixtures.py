@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""PyTorch reference fixtures for Focus's layers (run with Debian's /usr/bin/python3).
+
+tests/fixtures/nn/layers.safetensors: Conv1d and Conv2d (stride, padding), a pre-norm encoder
+block (nn.TransformerEncoderLayer, norm_first, GELU) and decoder block (nn.TransformerDecoderLayer):
+their weights, input, upstream gradient, output and input gradients, in float64 then stored as f32.
+"""
+import json
+import os
+import struct
+import sys
+
+import torch
+
+torch.manual_seed(4321)
+OUT = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures"
+T = {}
+
+
+def put(name, t):
+    T[name] = t.detach().double().contiguous()
+
+
+def save(path, meta):
+    header, blobs, offset = {}, [], 0
+    for name, t in T.items():
+        raw = t.float().numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    header["__metadata__"] = {k: str(v) for k, v in meta.items()}
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def check(case, module, *inputs):
+    module = module.double()
+    leaves = [x.double().clone().requires_grad_(True) for x in inputs]
+    out = module(*leaves)
+    gout = torch.randn(out.shape, dtype=torch.float64)
+    out.backward(gout)
+    for i, (x, leaf) in enumerate(zip(inputs, leaves)):
+        put(f"{case}.in{i}", x)
+        put(f"{case}.grad.in{i}", leaf.grad)
+    put(f"{case}.out", out)
+    put(f"{case}.gout", gout)
+    for name, p in module.named_parameters():
+        put(f"{case}.param.{name}", p)
+        put(f"{case}.grad.param.{name}", p.grad)
+
+
+meta = {}
+check("conv1d", torch.nn.Conv1d(3, 4, 3, stride=2, padding=1), torch.randn(2, 3, 9))
+meta["conv1d"] = json.dumps({"in": 3, "out": 4, "kernel": 3, "stride": 2, "padding": 1})
+check("conv2d", torch.nn.Conv2d(2, 3, 3, stride=1, padding=1), torch.randn(2, 2, 5, 6))
+meta["conv2d"] = json.dumps({"in": 2, "out": 3, "kernel": 3, "stride": 1, "padding": 1})
+check("conv2d_s2", torch.nn.Conv2d(1, 2, 2, stride=2, padding=0), torch.randn(1, 1, 6, 4))
+meta["conv2d_s2"] = json.dumps({"in": 1, "out": 2, "kernel": 2, "stride": 2, "padding": 0})
+
+enc = torch.nn.TransformerEncoderLayer(16, 4, dim_feedforward=32, dropout=0.0, activation="gelu",
+                                       batch_first=True, norm_first=True)
+with torch.no_grad():  # non-trivial norm parameters
+    for ln in (enc.norm1, enc.norm2):
+        ln.weight.add_(torch.randn(16) * 0.1)
+        ln.bias.add_(torch.randn(16) * 0.1)
+check("encoder", enc, torch.randn(2, 5, 16))
+
+
+class Dec(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.TransformerDecoderLayer(16, 4, dim_feedforward=32, dropout=0.0,
+                                                      activation="gelu", batch_first=True,
+                                                      norm_first=True)
+
+    def forward(self, x, memory):
+        mask = torch.ones(x.shape[1], x.shape[1], dtype=torch.bool).triu(1)
+        return self.layer(x, memory, tgt_mask=mask)
+
+
+check("decoder", Dec(), torch.randn(2, 4, 16), torch.randn(2, 6, 16))
+save(f"{OUT}/nn/layers.safetensors", meta)
+print(f"{OUT}/nn/layers.safetensors: {os.path.getsize(f'{OUT}/nn/layers.safetensors')} bytes")
