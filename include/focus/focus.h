@@ -21,3 +21,11 @@
 #include "focus/runtime.h"
 #include "focus/shape.h"
 #include "focus/tensor.h"
+
+// Attention and training, built on the core above.
+#include "focus/attention.h"
+#include "focus/data.h"
+#include "focus/init.h"
+#include "focus/nn.h"
+#include "focus/optim.h"
+#include "focus/train.h"

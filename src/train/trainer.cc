@@ -1,0 +1,291 @@
+#include "focus/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "focus/attention.h"
+#include "focus/autograd.h"
+#include "focus/ops.h"
+#include "focus/optim.h"
+#include "focus/train.h"
+
+namespace focus::train {
+namespace {
+
+std::unique_ptr<optim::Optimizer> make_optimizer(const FitOptions& o, const nn::NamedTensors& p) {
+  if (o.optimizer == "sgd")
+    return std::make_unique<optim::Sgd>(
+        p, optim::SgdOptions{.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay});
+  if (o.optimizer == "adam")
+    return std::make_unique<optim::Adam>(
+        p, optim::AdamOptions{.lr = o.lr, .weight_decay = o.weight_decay});
+  return std::make_unique<optim::AdamW>(
+      p, optim::AdamOptions{.lr = o.lr, .weight_decay = o.weight_decay});
+}
+
+std::unique_ptr<optim::Schedule> make_schedule(const FitOptions& o, int64_t total,
+                                               int64_t steps_per_epoch) {
+  if (o.schedule == "constant" || o.schedule == "plateau") return optim::constant(o.lr);
+  if (o.schedule == "step")
+    return optim::step_decay(o.lr, std::max<int64_t>(1, o.step_epochs * steps_per_epoch), o.gamma);
+  if (o.schedule == "cosine") return optim::cosine(o.lr, total, o.min_lr);
+  if (o.schedule == "one_cycle") return optim::one_cycle(o.lr, total);
+  return optim::warmup_cosine(o.lr, int64_t(std::ceil(o.warmup * float(total))), total, o.min_lr);
+}
+
+int64_t argmax_row(const float* row, int64_t c) {
+  int64_t best = 0;
+  for (int64_t j = 1; j < c; ++j)
+    if (row[j] > row[best]) best = j;
+  return best;
+}
+
+// Per-layer, per-head attention entropy on a fixed batch: how focused each head is.
+nlohmann::json head_entropies(const models::Classifier& model, const data::Dataset& data) {
+  const int64_t n = std::min<int64_t>(64, data.size());
+  if (n == 0) return nlohmann::json::object();
+  data::Loader loader(std::shared_ptr<const data::Dataset>(&data, [](const data::Dataset*) {}),
+                      {.batch = n, .background = false});
+  loader.start_epoch(0);
+  data::Batch batch;
+  loader.next(batch);
+  autograd::NoGradGuard no_grad;
+  attention::Capture capture;
+  model(batch.x);
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& m : capture.maps()) out[m.layer] = attention::head_entropy(m.probs).to_vector();
+  return out;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+FitOptions fit_options(config::Reader& r) {
+  FitOptions o;
+  o.epochs = r.integer("epochs", o.epochs, 1, 1 << 20);
+  o.batch = r.integer("batch", o.batch, 1, 1 << 20);
+  o.optimizer = r.string("optimizer", o.optimizer, {"sgd", "adam", "adamw"});
+  o.lr = float(r.number("lr", o.lr, 0.0, 10.0));
+  o.weight_decay = float(r.number("weight_decay", o.weight_decay, 0.0, 10.0));
+  o.momentum = float(r.number("momentum", o.momentum, 0.0, 1.0));
+  o.schedule = r.string("schedule", o.schedule,
+                        {"constant", "step", "cosine", "warmup_cosine", "one_cycle", "plateau"});
+  o.warmup = float(r.number("warmup", o.warmup, 0.0, 1.0));
+  o.min_lr = float(r.number("min_lr", o.min_lr, 0.0, 10.0));
+  o.step_epochs = r.integer("step_epochs", o.step_epochs, 1, 1 << 20);
+  o.gamma = float(r.number("gamma", o.gamma, 0.0, 1.0));
+  o.label_smoothing = float(r.number("label_smoothing", o.label_smoothing, 0.0, 1.0));
+  o.clip = float(r.number("clip", o.clip, 0.0, 1e9));
+  o.accumulate = r.integer("accumulate", o.accumulate, 1, 1 << 16);
+  o.patience = r.integer("patience", o.patience, 0, 1 << 20);
+  o.log_every = r.integer("log_every", o.log_every, 1, 1 << 30);
+  o.checkpoint_every = r.integer("checkpoint_every", o.checkpoint_every, 0, 1 << 30);
+  o.seed = uint64_t(r.integer("seed", int64_t(o.seed), 0));
+  o.max_steps = r.integer("max_steps", o.max_steps, 0);
+  return o;
+}
+
+Evaluation evaluate(const models::Classifier& model, std::shared_ptr<const data::Dataset> data,
+                    int64_t batch) {
+  Evaluation ev;
+  ev.classes = model.classes();
+  ev.confusion.assign(size_t(ev.classes * ev.classes), 0);
+  data::Loader loader(std::move(data), {.batch = batch, .background = true});
+  loader.start_epoch(0);
+  autograd::NoGradGuard no_grad;
+  double loss_sum = 0;
+  int64_t correct = 0;
+  data::Batch b;
+  while (loader.next(b)) {
+    Tensor logits = model(b.x);  // [B,C]
+    const int64_t n = logits.size(0), c = logits.size(1);
+    loss_sum += double(cross_entropy(logits, b.y, {.reduction = Reduction::sum}).item());
+    const float* pl = logits.data();
+    const int32_t* py = b.y.data_i32();
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t guess = argmax_row(pl + i * c, c);
+      correct += guess == py[i];
+      ev.confusion[size_t(py[i] * ev.classes + guess)] += 1;
+    }
+    ev.examples += n;
+  }
+  if (ev.examples > 0) {
+    ev.loss = float(loss_sum / double(ev.examples));
+    ev.accuracy = float(double(correct) / double(ev.examples));
+  }
+  return ev;
+}
+
+FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> train_set,
+              std::shared_ptr<const data::Dataset> validation, const FitOptions& opt,
+              const nlohmann::json& config) {
+  const auto start = std::chrono::steady_clock::now();
+  FitResult result;
+  data::Loader loader(train_set, {.batch = opt.batch,
+                                  .shuffle = true,
+                                  .seed = opt.seed,
+                                  .drop_last = train_set->size() > opt.batch,
+                                  .transform = opt.transform});
+  const int64_t micro_per_epoch = loader.batches_per_epoch();
+  FOCUS_CHECK(micro_per_epoch > 0, "fit: the training set is empty");
+  const int64_t steps_per_epoch = (micro_per_epoch + opt.accumulate - 1) / opt.accumulate;
+  const int64_t total_steps = opt.epochs * steps_per_epoch;
+  const nn::NamedTensors params = model.named_parameters();
+  auto optimizer = make_optimizer(opt, params);
+  auto schedule = make_schedule(opt, total_steps, steps_per_epoch);
+  std::unique_ptr<optim::ReduceOnPlateau> plateau;
+  if (opt.schedule == "plateau")
+    plateau = std::make_unique<optim::ReduceOnPlateau>(opt.lr, opt.gamma, 2, true);
+
+  namespace fs = std::filesystem;
+  const bool writing = !opt.out_dir.empty();
+  const std::string last_path =
+      writing ? (fs::path(opt.out_dir) / "last.safetensors").string() : "";
+  const std::string best_path =
+      writing ? (fs::path(opt.out_dir) / "best.safetensors").string() : "";
+  if (writing) fs::create_directories(opt.out_dir);
+
+  int64_t step = 0, epoch = 0, micro_in_epoch = 0, bad_epochs = 0;
+  float plateau_lr = opt.lr;
+  if (opt.resume) {
+    FOCUS_CHECK(writing, "fit: resume needs an output directory holding last.safetensors");
+    Checkpoint ck = load_checkpoint(last_path);
+    model.load_state_dict(ck.model);
+    optimizer->load(ck.optimizer);
+    const nlohmann::json& s = ck.state;
+    step = s.at("step"), epoch = s.at("epoch"), micro_in_epoch = s.at("micro_in_epoch");
+    result.best_accuracy = s.at("best_accuracy"), result.best_epoch = s.at("best_epoch");
+    bad_epochs = s.at("bad_epochs");
+    plateau_lr = s.value("plateau_lr", opt.lr);
+    default_generator().set_state(s.at("generator").at("seed"), s.at("generator").at("offset"));
+  }
+  std::unique_ptr<JsonlLog> log;
+  if (writing)
+    log = std::make_unique<JsonlLog>((fs::path(opt.out_dir) / "log.jsonl").string(), opt.resume);
+
+  auto checkpoint = [&](const std::string& path) {
+    Checkpoint ck;
+    ck.model = model.state_dict();
+    ck.optimizer = optimizer->state();
+    ck.state = {{"step", step},
+                {"epoch", epoch},
+                {"micro_in_epoch", micro_in_epoch},
+                {"best_accuracy", result.best_accuracy},
+                {"best_epoch", result.best_epoch},
+                {"bad_epochs", bad_epochs},
+                {"plateau_lr", plateau_lr},
+                {"generator",
+                 {{"seed", default_generator().seed()}, {"offset", default_generator().offset()}}},
+                {"config", config}};
+    save_checkpoint(path, ck);
+  };
+
+  Progress progress(stderr, steps_per_epoch * opt.epochs, opt.epochs);
+  bool stop = false;
+  for (; epoch < opt.epochs && !stop; ++epoch) {
+    model.train();
+    if (micro_in_epoch > 0)
+      loader.resume(epoch, micro_in_epoch);
+    else
+      loader.start_epoch(epoch);
+    double loss_sum = 0;
+    int64_t seen = 0, correct = 0, micro = micro_in_epoch;
+    const auto epoch_start = std::chrono::steady_clock::now();
+    data::Batch batch;
+    float grad_norm = 0.0f, last_loss = 0.0f;
+    while (!stop && loader.next(batch)) {
+      Tensor logits = model(batch.x);
+      Tensor loss = cross_entropy(logits, batch.y, {.label_smoothing = opt.label_smoothing});
+      if (opt.accumulate > 1) loss = loss * (1.0f / float(opt.accumulate));
+      loss.backward();
+      last_loss = loss.item() * float(opt.accumulate);
+      {
+        const int64_t n = logits.size(0), c = logits.size(1);
+        for (int64_t i = 0; i < n; ++i)
+          correct += argmax_row(logits.data() + i * c, c) == batch.y.data_i32()[i];
+        loss_sum += double(last_loss) * double(n);
+        seen += n;
+      }
+      ++micro;
+      if (micro % opt.accumulate != 0 && micro != micro_per_epoch) continue;
+      grad_norm = opt.clip > 0 ? optim::clip_grad_norm(params, opt.clip) : optim::grad_norm(params);
+      optimizer->set_lr(plateau ? plateau_lr : schedule->lr(step));
+      optimizer->step();
+      optimizer->zero_grad();
+      ++step;
+      micro_in_epoch = micro;
+      const float accuracy = float(double(correct) / double(std::max<int64_t>(seen, 1)));
+      if (opt.progress)
+        progress.update(epoch + 1, (micro + opt.accumulate - 1) / opt.accumulate, last_loss,
+                        accuracy, seen);
+      if (log && step % opt.log_every == 0)
+        log->write({{"kind", "step"},
+                    {"step", step},
+                    {"epoch", epoch + 1},
+                    {"loss", last_loss},
+                    {"accuracy", accuracy},
+                    {"lr", optimizer->lr()},
+                    {"grad_norm", grad_norm},
+                    {"time", seconds_since(start)}});
+      if (writing && opt.checkpoint_every > 0 && step % opt.checkpoint_every == 0)
+        checkpoint(last_path);
+      if (opt.max_steps > 0 && step >= opt.max_steps) stop = true;
+    }
+    const bool epoch_done = micro >= micro_per_epoch;
+    if (!epoch_done) break;  // stopped by max_steps inside the epoch; the last checkpoint stands
+    micro_in_epoch = 0;
+    Evaluation val = evaluate(model, validation);
+    const bool better = result.best_epoch < 0 || val.accuracy > result.best_accuracy;
+    if (better) {
+      result.best_accuracy = val.accuracy;
+      result.best_epoch = epoch + 1;
+      bad_epochs = 0;
+    } else {
+      ++bad_epochs;
+    }
+    if (plateau) plateau_lr = plateau->observe(val.accuracy);
+    const double epoch_seconds = seconds_since(epoch_start);
+    char summary[256];
+    std::snprintf(summary, sizeof summary,
+                  "epoch %lld/%lld  train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%%s  %.1f s",
+                  (long long)(epoch + 1), (long long)opt.epochs,
+                  loss_sum / double(std::max<int64_t>(seen, 1)),
+                  100.0 * double(correct) / double(std::max<int64_t>(seen, 1)), double(val.loss),
+                  100.0 * double(val.accuracy), better ? " (best)" : "", epoch_seconds);
+    if (opt.progress) progress.end_epoch(summary);
+    if (log)
+      log->write({{"kind", "epoch"},
+                  {"epoch", epoch + 1},
+                  {"step", step},
+                  {"train_loss", loss_sum / double(std::max<int64_t>(seen, 1))},
+                  {"train_accuracy", double(correct) / double(std::max<int64_t>(seen, 1))},
+                  {"val_loss", val.loss},
+                  {"val_accuracy", val.accuracy},
+                  {"lr", optimizer->lr()},
+                  {"grad_norm", grad_norm},
+                  {"time", seconds_since(start)},
+                  {"samples_per_s", double(seen) / std::max(epoch_seconds, 1e-9)},
+                  {"attention_entropy", head_entropies(model, *validation)}});
+    const bool patience_out = opt.patience > 0 && bad_epochs >= opt.patience;
+    ++result.epochs_run;
+    if (writing) {
+      epoch += 1;  // the checkpoint resumes at the next epoch
+      checkpoint(last_path);
+      if (better) checkpoint(best_path);
+      epoch -= 1;
+    }
+    if (patience_out) {
+      result.early_stopped = true;
+      stop = true;
+    }
+  }
+  result.steps = step;
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+}  // namespace focus::train

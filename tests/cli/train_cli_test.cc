@@ -1,0 +1,160 @@
+// The focus command line: a run killed with SIGKILL and resumed ends bit-identical to an
+// uninterrupted one; bad configs are one-line errors with exit code 1; bad data exits 2.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "focus/focus.h"
+#include "focus/train.h"
+#include "test_util.h"
+
+namespace focus {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kFocus = std::string(FOCUS_BINARY_DIR) + "/focus";
+
+struct Result {
+  int status;
+  std::string out;
+};
+
+Result run(const std::string& args) {
+  Result r;
+  FILE* p = popen((kFocus + " " + args + " 2>&1").c_str(), "r");
+  char buf[4096];
+  while (p && fgets(buf, sizeof buf, p)) r.out += buf;
+  const int raw = p ? pclose(p) : -1;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+std::string temp_dir(const std::string& name) {
+  const fs::path d =
+      fs::path(::testing::TempDir()) / ("focus_cli_" + name + "_" + std::to_string(getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d.string();
+}
+
+std::string write_config(const std::string& dir, const std::string& text) {
+  const std::string path = dir + "/config.in.json";
+  std::ofstream(path) << text;
+  return path;
+}
+
+const char* kSmall = R"({
+  "data": {"task": "argmax_position", "length": 6, "vocab": 24, "train": 640, "validation": 64, "test": 64, "seed": 3},
+  "model": {"dim": 16, "depth": 1, "heads": 2, "mlp_ratio": 2, "dropout": 0.1},
+  "train": {"epochs": 3, "batch": 32, "lr": 0.003, "checkpoint_every": 4, "log_every": 5, "seed": 5}
+})";
+
+TEST(Cli, KillAndResumeIsBitIdentical) {
+  const std::string a = temp_dir("straight"), b = temp_dir("killed");
+  const std::string cfg = write_config(a, kSmall);
+  Result straight = run("train --quiet --threads 1 --config " + cfg + " --out " + a);
+  ASSERT_EQ(straight.status, 0) << straight.out;
+
+  // Start the same run, SIGKILL it once a mid-run checkpoint exists, then resume it.
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl(kFocus.c_str(), kFocus.c_str(), "train", "--quiet", "--threads", "1", "--config",
+          cfg.c_str(), "--out", b.c_str(), "--set", "train.max_steps=1000000", (char*)nullptr);
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool killed = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    if (fs::exists(b + "/last.safetensors", ec)) {
+      kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(killed) << "no checkpoint appeared within 60 s";
+  if (WIFEXITED(status)) GTEST_SKIP() << "the run finished before it could be killed";
+  const int64_t killed_at = train::load_checkpoint(b + "/last.safetensors").state.at("step");
+  Result resumed = run("train --quiet --threads 1 --resume --config " + cfg + " --out " + b);
+  ASSERT_EQ(resumed.status, 0) << resumed.out;
+
+  train::Checkpoint x = train::load_checkpoint(a + "/last.safetensors");
+  train::Checkpoint y = train::load_checkpoint(b + "/last.safetensors");
+  EXPECT_GT(killed_at, 0);
+  EXPECT_EQ(x.state.at("step"), y.state.at("step"));
+  ASSERT_EQ(x.model.size(), y.model.size());
+  for (const auto& [name, t] : x.model) {
+    std::vector<float> u = t.to_vector(), v = y.model.at(name).to_vector();
+    EXPECT_EQ(0, std::memcmp(u.data(), v.data(), u.size() * sizeof(float)))
+        << name << " differs (killed at step " << killed_at << ")";
+  }
+  EXPECT_NE(straight.out.find("test accuracy:"), std::string::npos) << straight.out;
+}
+
+TEST(Cli, UnknownConfigKeyIsAUsageError) {
+  const std::string d = temp_dir("badkey");
+  Result r = run("train --quiet --config " + write_config(d, R"({"train": {"lrate": 0.1}})") +
+                 " --out " + d);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("unknown key 'train.lrate'"), std::string::npos) << r.out;
+  Result v = run("train --quiet --config " + write_config(d, R"({"model": {"dim": "big"}})") +
+                 " --out " + d);
+  EXPECT_EQ(v.status, 1) << v.out;
+  EXPECT_NE(v.out.find("model.dim"), std::string::npos) << v.out;
+  Result s =
+      run("train --quiet --config " + write_config(d, "{}") + " --set train.epochs=0 --out " + d);
+  EXPECT_EQ(s.status, 1) << s.out;
+  EXPECT_NE(s.out.find("train.epochs"), std::string::npos) << s.out;
+}
+
+TEST(Cli, MissingFilesAreDataErrors) {
+  Result r = run("train --config /nonexistent/config.json");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("/nonexistent/config.json"), std::string::npos) << r.out;
+  Result e = run("eval /nonexistent/model");
+  EXPECT_EQ(e.status, 2) << e.out;
+  Result u = run("frobnicate");
+  EXPECT_EQ(u.status, 1) << u.out;
+  Result h = run("--help");
+  EXPECT_EQ(h.status, 0);
+  EXPECT_NE(h.out.find("train"), std::string::npos);
+}
+
+TEST(Cli, TruncatedCheckpointIsAClearErrorAndResumeRefuses) {
+  const std::string d = temp_dir("trunc");
+  const std::string cfg = write_config(d, kSmall);
+  ASSERT_EQ(
+      run("train --quiet --threads 1 --config " + cfg + " --out " + d + " --set train.epochs=1")
+          .status,
+      0);
+  const std::string last = d + "/last.safetensors";
+  fs::resize_file(last, fs::file_size(last) / 2);
+  Result r = run("train --quiet --resume --config " + cfg + " --out " + d);
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("last.safetensors"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("truncated"), std::string::npos) << r.out;
+  // best.safetensors, written by the same run, is untouched and still serves eval and predict.
+  Result e = run("eval " + d);
+  EXPECT_EQ(e.status, 0) << e.out;
+  Result p = run("predict " + d + " 3,17,5,9,22,1");
+  EXPECT_EQ(p.status, 0) << p.out;
+  EXPECT_NE(p.out.find("class"), std::string::npos) << p.out;
+  Result bad = run("predict " + d + " 3,17,x");
+  EXPECT_EQ(bad.status, 1) << bad.out;
+  Result i = run("inspect " + d);
+  EXPECT_EQ(i.status, 0) << i.out;
+  EXPECT_NE(i.out.find("attention entropy per head"), std::string::npos) << i.out;
+}
+
+}  // namespace
+}  // namespace focus
