@@ -171,10 +171,8 @@ TEST(Autograd, EmptyBatchGradients) {
   EXPECT_EQ(e.grad().to_vector(), std::vector<float>(6, 0.0f));
 }
 
-// d/dx x⁰ = 0 everywhere (PyTorch special-cases it). Fails today: the pow backward kernel
-// (src/ops/cpu/elementwise.cc) computes g·0·x⁻¹, which is 0·inf = NaN at x = 0. Disabled until
-// that kernel is fixed; reported, src/ops/cpu is not this suite's to change.
-TEST(Autograd, DISABLED_PowZeroExponentGradientAtZero) {
+// d/dx x^0 = 0 also at x = 0, where p·x^(p−1) would be 0·inf = NaN (as PyTorch gives 0).
+TEST(Autograd, PowZeroExponentGradientAtZero) {
   Tensor x = leaf({0, 2}, {2});
   sum(pow(x, 0.0f)).backward();
   EXPECT_EQ(x.grad().to_vector(), std::vector<float>({0, 0}));

@@ -158,7 +158,12 @@ void unary_backward(UnaryOp op, const float* g, const float* x, const float* y, 
         for (int64_t i = i0; i < i1; ++i) gx[i] = g[i] * 0.5f / y[i];
         break;
       case UnaryOp::pow:
-        for (int64_t i = i0; i < i1; ++i) gx[i] = g[i] * p * std::pow(x[i], p - 1.0f);
+        // d/dx x^0 = 0 everywhere, also at x = 0 where p·x^(p−1) would be 0·inf = NaN.
+        if (p == 0.0f) {
+          for (int64_t i = i0; i < i1; ++i) gx[i] = 0.0f;
+        } else {
+          for (int64_t i = i0; i < i1; ++i) gx[i] = g[i] * p * std::pow(x[i], p - 1.0f);
+        }
         break;
       case UnaryOp::tanh:
 #pragma omp simd
