@@ -6,7 +6,6 @@
 #include <omp.h>
 
 #include <atomic>
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -59,6 +58,10 @@ struct Vec {
   static R neg_inf_to_zero(R a) {
     return map(
         [&](int l) { return a.x[l] == -std::numeric_limits<float>::infinity() ? 0.0f : a.x[l]; });
+  }
+  static void transpose8(const float* s, int64_t lds, float* d, int64_t ldd, float scale) {
+    for (int c = 0; c < 8; ++c)
+      for (int r = 0; r < 8; ++r) d[c * ldd + r] = s[r * lds + c] * scale;
   }
   static R exp(R a) {
     return map([&](int l) { return focus::cpu::vexp(a.x[l]); });
@@ -137,8 +140,7 @@ bool flash_set_isa(const char* isa) {
 void flash_forward(const FlashParams& p, const float* q, const float* k, const float* v, float* out,
                    float* lse) {
   const FlashKernels& kern = *active().load();
-  int64_t bq = kern.block_q, bk = kern.block_k;
-  if (const char* e = std::getenv("FLASH_TMP_BLOCKS")) std::sscanf(e, "%ld,%ld", &bq, &bk);
+  const int64_t bq = kern.block_q, bk = kern.block_k;
   const int64_t nqb = (p.nq + bq - 1) / bq;
   const int64_t items = p.batch * p.heads * nqb;
   if (items == 0) return;
@@ -157,8 +159,7 @@ void flash_backward(const FlashParams& p, const float* q, const float* k, const 
                     const float* out, const float* lse, const float* dout, float* dq, float* dk,
                     float* dv) {
   const FlashKernels& kern = *active().load();
-  int64_t bq = kern.block_q, bk = kern.block_k;
-  if (const char* e = std::getenv("FLASH_TMP_BLOCKS")) std::sscanf(e, "%ld,%ld", &bq, &bk);
+  const int64_t bq = kern.block_q, bk = kern.block_k;
   const int64_t heads = p.batch * p.heads;
   if (heads == 0) return;
   const int threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), heads));

@@ -5,7 +5,7 @@
 //
 // Vec provides: W (lanes), NV (vectors per micro-tile row), NJ (micro-tile columns), type R and
 // zero, set1, load, store, bcast, fma, add, sub, mul, max, exp (0 for -inf and below ln FLT_MIN),
-// neg_inf_to_zero (x == -inf ? 0 : x).
+// neg_inf_to_zero (x == -inf ? 0 : x), transpose8 (an 8×8 tile, scaled).
 //
 // Layout. The one GEMM shape used everywhere is
 //     C[n][m] (+)= Σ_k A[k][m] · B(n, k)        m: W-wide lanes, contiguous in A and C
@@ -145,6 +145,23 @@ void gemm(int64_t mm, int64_t nn, int64_t kn, const float* a, int64_t lda, const
     gemm_rows<1, SN1>(m0, nn, kn, a, lda, b, ldb, c, ldc, accumulate, tri, diag);
 }
 
+// dst[c·ldd + r] = src[r·lds + c]·scale for r < rows, c < cols, in 8×8 register tiles
+// (element-wise strided stores would cost as much as the attention itself at N = 128).
+void transpose(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t rows, int64_t cols,
+               float scale) {
+  constexpr int T = 8;
+  for (int64_t r0 = 0; r0 < rows; r0 += T)
+    for (int64_t c0 = 0; c0 < cols; c0 += T) {
+      if (r0 + T <= rows && c0 + T <= cols) {
+        Vec::transpose8(src + r0 * lds + c0, lds, dst + c0 * ldd + r0, ldd, scale);
+      } else {
+        for (int64_t r = r0; r < std::min(rows, r0 + T); ++r)
+          for (int64_t c = c0; c < std::min(cols, c0 + T); ++c)
+            dst[c * ldd + r] = src[r * lds + c] * scale;
+      }
+    }
+}
+
 // Adds the bias to Sᵀ[j][i] (ld = ldst) for query rows q0 + i, i < rows, and keys j0 + j, j < jn.
 void add_bias(const FlashParams& p, int64_t bh, int64_t q0, int64_t rows, int64_t j0, int64_t jn,
               float* st, int64_t ldst) {
@@ -204,9 +221,7 @@ void forward_block(const FlashParams& p, const float* q, const float* k, const f
   float* mrow = ot + D * mp;             // running max [mp]
   float* lrow = mrow + mp;               // running sum [mp]
 
-  const float* qb = q + (bh * nq + q0) * D;
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t d = 0; d < D; ++d) qt[d * mp + i] = qb[i * D + d] * p.scale;
+  transpose(q + (bh * nq + q0) * D, D, qt, mp, rows, D, p.scale);
   for (int64_t d = 0; d < D; ++d)
     for (int64_t i = rows; i < mp; ++i) qt[d * mp + i] = 0.0f;
   std::fill(ot, ot + D * mp, 0.0f);
@@ -252,14 +267,16 @@ void forward_block(const FlashParams& p, const float* q, const float* k, const f
                q0 - j0);
   }
 
-  float* ob = out + (bh * nq + q0) * D;
   float* lb = lse + bh * nq + q0;
-  for (int64_t i = 0; i < rows; ++i) {
+  for (int64_t i = 0; i < mp; ++i) {
     const float l = lrow[i];
-    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-    lb[i] = l > 0.0f ? mrow[i] + std::log(l) : kNegInf;
-    for (int64_t d = 0; d < D; ++d) ob[i * D + d] = ot[d * mp + i] * inv;
+    if (i < rows) lb[i] = l > 0.0f ? mrow[i] + std::log(l) : kNegInf;
+    lrow[i] = l > 0.0f ? 1.0f / l : 0.0f;  // a row with no attended key: zeros
   }
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t i = 0; i < mp; i += W)
+      Vec::store(ot + d * mp + i, Vec::mul(Vec::load(ot + d * mp + i), Vec::load(lrow + i)));
+  transpose(ot, mp, out + (bh * nq + q0) * D, D, D, rows, 1.0f);
 }
 
 // ---- backward -----------------------------------------------------------------------------------
@@ -340,16 +357,13 @@ void backward_head(const FlashParams& p, const float* q, const float* k, const f
     const int64_t i0 = qb * bq, rows = std::min(bq, nq - i0);
     float* qtb = qt + qb * D * bq;
     float* dotb = dot + qb * D * bq;
+    transpose(qh + i0 * D, D, qtb, bq, rows, D, p.scale);
+    transpose(doh + i0 * D, D, dotb, bq, rows, D, 1.0f);
     for (int64_t i = 0; i < rows; ++i) {
-      const float* qr = qh + (i0 + i) * D;
       const float* dr = doh + (i0 + i) * D;
       const float* orow = oh + (i0 + i) * D;
       float dl = 0.0f;
-      for (int64_t d = 0; d < D; ++d) {
-        qtb[d * bq + i] = qr[d] * p.scale;
-        dotb[d * bq + i] = dr[d];
-        dl += dr[d] * orow[d];
-      }
+      for (int64_t d = 0; d < D; ++d) dl += dr[d] * orow[d];
       delta[i0 + i] = dl;
       lse_s[i0 + i] = lh[i0 + i] != kNegInf ? lh[i0 + i] : kInf;
     }

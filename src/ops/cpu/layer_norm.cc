@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
+#include <memory>
 
 namespace focus::cpu {
 
@@ -38,55 +38,61 @@ void layer_norm(const float* x, const float* w, const float* b, float* y, float*
 void layer_norm_backward(const float* g, const float* x, const float* w, const float* mean,
                          const float* rstd, float* gx, float* gw, float* gb, int64_t rows,
                          int64_t d) {
-  // Fixed blocks of rows; each block's partial gw/gb row, then the partials summed in order.
-  const int64_t block = std::max<int64_t>(16, (rows + 255) / 256);
-  const int64_t blocks = (rows + block - 1) / block;
+  // gw and gb: a fixed number of row blocks (whatever the thread count) each sum their rows in
+  // order into a partial [2, D], then the partials are added in block order.
+  constexpr int64_t kBlocks = 32;
+  const int64_t blocks = std::clamp<int64_t>(rows, 1, kBlocks);
+  const int64_t per_block = (rows + blocks - 1) / blocks;
   const bool params = gw || gb;
-  std::vector<float> pw(params ? blocks * d : 0), pb(params ? blocks * d : 0);
+  std::unique_ptr<float[]> partials(params ? new float[2 * blocks * d] : nullptr);
   const float inv_d = 1.0f / static_cast<float>(d);
 #pragma omp parallel for schedule(static) if (rows * d > (1 << 14))
   for (int64_t k = 0; k < blocks; ++k) {
-    float* bw = params ? pw.data() + k * d : nullptr;
-    float* bb = params ? pb.data() + k * d : nullptr;
-    if (params)
-      for (int64_t j = 0; j < d; ++j) bw[j] = bb[j] = 0.0f;
-    for (int64_t r = k * block; r < std::min(rows, (k + 1) * block); ++r) {
+    float* pw = params ? partials.get() + 2 * k * d : nullptr;
+    float* pb = params ? pw + d : nullptr;
+    if (params) std::fill(pw, pw + 2 * d, 0.0f);
+    for (int64_t r = k * per_block; r < std::min(rows, (k + 1) * per_block); ++r) {
       const float* pg = g + r * d;
       const float* px = x + r * d;
       const float mu = mean[r], rs = rstd[r];
+      if (gx) {
+        // gx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = g·w, x̂ = (x − mean)·rstd
+        float s1 = 0.0f, s2 = 0.0f;
+#pragma omp simd reduction(+ : s1, s2)
+        for (int64_t j = 0; j < d; ++j) {
+          const float gh = w ? pg[j] * w[j] : pg[j];
+          s1 += gh;
+          s2 += gh * (px[j] - mu);
+        }
+        const float a = rs * s1 * inv_d, b = rs * rs * rs * s2 * inv_d;
+        float* pgx = gx + r * d;
+#pragma omp simd
+        for (int64_t j = 0; j < d; ++j) {
+          const float gh = w ? pg[j] * w[j] : pg[j];
+          pgx[j] = rs * gh - a - (px[j] - mu) * b;
+        }
+      }
       if (params) {
 #pragma omp simd
         for (int64_t j = 0; j < d; ++j) {
-          bw[j] += pg[j] * (px[j] - mu) * rs;
-          bb[j] += pg[j];
+          pw[j] += pg[j] * (px[j] - mu) * rs;
+          pb[j] += pg[j];
         }
-      }
-      if (!gx) continue;
-      // gx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = g·w, x̂ = (x − mean)·rstd
-      float s1 = 0.0f, s2 = 0.0f;
-#pragma omp simd reduction(+ : s1, s2)
-      for (int64_t j = 0; j < d; ++j) {
-        const float gh = w ? pg[j] * w[j] : pg[j];
-        s1 += gh;
-        s2 += gh * (px[j] - mu) * rs;
-      }
-      s1 *= inv_d;
-      s2 *= inv_d;
-      float* pgx = gx + r * d;
-#pragma omp simd
-      for (int64_t j = 0; j < d; ++j) {
-        const float gh = w ? pg[j] * w[j] : pg[j];
-        pgx[j] = rs * (gh - s1 - (px[j] - mu) * rs * s2);
       }
     }
   }
   if (!params) return;
-#pragma omp parallel for schedule(static) if (blocks * d > (1 << 14))
-  for (int64_t j = 0; j < d; ++j) {
-    float sw = 0.0f, sb = 0.0f;
-    for (int64_t k = 0; k < blocks; ++k) sw += pw[k * d + j], sb += pb[k * d + j];
-    if (gw) gw[j] = sw;
-    if (gb) gb[j] = sb;
+  for (int64_t k = 0; k < blocks; ++k) {
+    const float* pw = partials.get() + 2 * k * d;
+    const float* pb = pw + d;
+    if (gw) {
+#pragma omp simd
+      for (int64_t j = 0; j < d; ++j) gw[j] = (k ? gw[j] : 0.0f) + pw[j];
+    }
+    if (gb) {
+#pragma omp simd
+      for (int64_t j = 0; j < d; ++j) gb[j] = (k ? gb[j] : 0.0f) + pb[j];
+    }
   }
 }
 

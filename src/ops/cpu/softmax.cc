@@ -14,7 +14,7 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 inline void softmax_row(const float* x, float* y, int64_t n, bool log) {
   float mx = kNegInf;
 #pragma omp simd reduction(max : mx)
-  for (int64_t j = 0; j < n; ++j) mx = std::fmax(mx, x[j]);
+  for (int64_t j = 0; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
   if (mx == kNegInf) {  // fully masked
     for (int64_t j = 0; j < n; ++j) y[j] = log ? kNegInf : 0.0f;
     return;
@@ -67,7 +67,7 @@ void softmax(const float* x, float* y, int64_t outer, int64_t n, int64_t inner, 
     const float* px = x + o * n * inner + i;
     float* py = y + o * n * inner + i;
     float mx = kNegInf;
-    for (int64_t j = 0; j < n; ++j) mx = std::fmax(mx, px[j * inner]);
+    for (int64_t j = 0; j < n; ++j) mx = px[j * inner] > mx ? px[j * inner] : mx;
     if (mx == kNegInf) {
       for (int64_t j = 0; j < n; ++j) py[j * inner] = log ? kNegInf : 0.0f;
       continue;
