@@ -18,9 +18,15 @@ class AccumulateGrad : public Node {
     auto leaf = leaf_.lock();
     if (!leaf) return {};  // the leaf is gone; nobody can read its gradient
     if (!leaf->grad) {
-      // A private copy, so later in-place accumulation never writes into a tensor that backward
-      // passed through (the user's seed, another node's output).
-      leaf->grad = grad.detach().clone().impl_ptr();
+      // Take the incoming gradient when nothing else can see it, as PyTorch does: a copy costs one
+      // more pass over memory per leaf. Otherwise a private copy, so later in-place accumulation
+      // never writes into a tensor that backward passed through (the user's seed, a view, a
+      // gradient handed to several inputs).
+      const std::shared_ptr<TensorImpl>& impl = grad.impl_ptr();
+      const bool sole = impl.use_count() == 1 && impl->storage.use_count() == 1 && !impl->grad_fn &&
+                        impl->offset == 0 && grad.is_contiguous() &&
+                        impl->storage->bytes() == size_t(grad.numel()) * sizeof(float);
+      leaf->grad = sole ? impl : grad.detach().clone().impl_ptr();
     } else if (!Tensor(leaf->grad).is_contiguous()) {
       // A view the user set with set_grad (transposed, expanded): the flat loop below would walk
       // the wrong elements or past its storage, so add out of place.

@@ -241,3 +241,29 @@ TEST(Autograd, HandComputedOpGradients) {
 
 }  // namespace
 }  // namespace focus
+
+namespace focus {
+namespace {
+
+// The accumulator may take a gradient nobody else holds, but never one the caller can still see.
+TEST(AutogradAccumulate, NeverAliasesAVisibleGradient) {
+  Tensor x = Tensor::from_vector({1, 2, 3}, {3}).requires_grad_();
+  Tensor seed = Tensor::from_vector({1, 1, 1}, {3});
+  x.backward(seed);  // root is the leaf itself: the seed is the caller's
+  EXPECT_FALSE(x.grad().shares_storage(seed));
+  x.backward(seed);  // accumulates in place into x.grad ...
+  EXPECT_EQ(seed.to_vector(), std::vector<float>({1, 1, 1}));  // ... never into the seed
+  EXPECT_EQ(x.grad().to_vector(), std::vector<float>({2, 2, 2}));
+
+  // One gradient flowing to two leaves (add's backward hands g to both): each gets its own.
+  Tensor a = Tensor::from_vector({1, 2}, {2}).requires_grad_();
+  Tensor b = Tensor::from_vector({3, 4}, {2}).requires_grad_();
+  (a + b).backward(Tensor::from_vector({1, 1}, {2}));
+  EXPECT_FALSE(a.grad().shares_storage(b.grad()));
+  sum(a * 2.0f).backward();
+  EXPECT_EQ(a.grad().to_vector(), std::vector<float>({3, 3}));
+  EXPECT_EQ(b.grad().to_vector(), std::vector<float>({1, 1}));
+}
+
+}  // namespace
+}  // namespace focus
