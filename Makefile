@@ -19,8 +19,9 @@ run: build
 	$(BUILD)/demo
 
 # Every test in the release build, then the fast suites again under ASan + UBSan (the learning,
-# CLI and end-to-end suites train real models: too slow for a sanitizer build, run above).
-ASAN_LABELS ?= unit|grad|parity|attention|nn|optim|data|train
+# CLI and end-to-end suites, and each application's <app>_learning suite, train real models: too
+# slow for a sanitizer build, run above).
+ASAN_LABELS ?= unit|grad|parity|attention|nn|optim|data|train|vision|text|speech
 
 test: test-fast test-asan
 
@@ -32,7 +33,7 @@ test-asan: deps
 	  -DFOCUS_SANITIZE=ON -DFOCUS_BENCH=OFF >/dev/null
 	@cmake --build $(ASAN) -j $(JOBS)
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest -L '$(ASAN_LABELS)' --output-on-failure -j $(JOBS)
+	  ctest -L '^($(ASAN_LABELS))$$' --output-on-failure -j $(JOBS)
 
 # Benchmarks: Focus and its PyTorch peer side by side; `make bench-ops` runs one.
 bench: build

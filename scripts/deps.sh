@@ -5,6 +5,8 @@ pkgs=(
   cmake ninja-build g++ make pkg-config
   libopenblas-dev libopenblas0-openmp   # GEMM; the OpenMP build shares Focus's thread pool
   nlohmann-json3-dev libcli11-dev
+  zlib1g-dev libpng-dev libjpeg-dev     # gzip'd IDX files, PNG/JPEG images
+  dataset-fashion-mnist                 # the image-recognition data (issue 5)
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch   # reference for fixtures and the benchmark peer
   clang-format

@@ -1,16 +1,51 @@
-#include "focus/config.h"
-#include "focus/models.h"
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "builders.h"
 
 namespace focus::models {
+
+namespace {
+
+const std::vector<std::pair<std::string, Builder>>& kinds() {
+  static const std::vector<std::pair<std::string, Builder>> table = {
+      {"sequence_transformer", build_sequence_transformer},
+  };
+  return table;
+}
+
+}  // namespace
+
+int64_t input_int(const nlohmann::json& input, const char* key, const char* kind) {
+  if (!input.contains(key) || !input.at(key).is_number_integer())
+    throw config::ConfigError(detail::cat("config: model.kind '", kind, "' needs data that gives '",
+                                          key, "'; this task's data gives ", input.dump()));
+  return input.at(key).get<int64_t>();
+}
 
 std::unique_ptr<Classifier> build(const nlohmann::json& model, const nlohmann::json& input,
                                   Generator& gen) {
   config::Reader r(model, "model");
-  const std::string kind = r.string("kind", "sequence_transformer", {"sequence_transformer"});
+  std::vector<std::string> names;
+  for (const auto& [name, b] : kinds()) names.push_back(name);
+  const std::string kind = r.string("kind", "sequence_transformer", names);
+  for (const auto& [name, b] : kinds())
+    if (name == kind) {
+      std::unique_ptr<Classifier> m = b(r, input, gen);
+      r.finish();
+      return m;
+    }
+  return nullptr;  // unreachable: string() checked the choice
+}
+
+std::unique_ptr<Classifier> build_sequence_transformer(config::Reader& r,
+                                                       const nlohmann::json& input,
+                                                       Generator& gen) {
   SequenceClassifierOptions o;
-  o.vocab = input.at("vocab").get<int64_t>();
-  o.max_len = input.at("length").get<int64_t>();
-  o.classes = input.at("classes").get<int64_t>();
+  o.vocab = input_int(input, "vocab", "sequence_transformer");
+  o.max_len = input_int(input, "length", "sequence_transformer");
+  o.classes = input_int(input, "classes", "sequence_transformer");
   o.dim = r.integer("dim", 64, 1, 1 << 16);
   o.depth = r.integer("depth", 2, 1, 256);
   o.heads = r.integer("heads", 4, 1, 1024);
@@ -20,7 +55,6 @@ std::unique_ptr<Classifier> build(const nlohmann::json& model, const nlohmann::j
   if (o.dim % o.heads != 0)
     throw config::ConfigError(detail::cat("config: model.dim ", o.dim, " must be a multiple of ",
                                           "model.heads ", o.heads));
-  r.finish();
   return std::make_unique<SequenceClassifier>(o, gen);
 }
 

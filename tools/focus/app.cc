@@ -2,44 +2,50 @@
 
 #include <filesystem>
 
-#include "focus/tasks.h"
 #include "focus/train.h"
 
 namespace focus::cli {
 
-Splits load_data(config::Reader& r) {
-  const std::string task = r.string("task", "argmax_position", {"argmax_position"});
-  Splits s;
-  const int64_t length = r.integer("length", 12, 2, 4096);
-  const int64_t vocab = r.integer("vocab", 64, 2, 1 << 24);
-  const uint64_t seed = uint64_t(r.integer("seed", 7, 0));
-  const int64_t n_train = r.integer("train", 6000, 1), n_val = r.integer("validation", 1000, 1);
-  const int64_t n_test = r.integer("test", 2000, 1);
-  if (vocab < length)
-    throw config::ConfigError(detail::cat("config: data.vocab ", vocab, " must be >= data.length ",
-                                          length, " (the tokens of a sequence are distinct)"));
-  // Disjoint seeds per split, so no test sequence is generated for training by construction.
-  s.train = std::make_shared<tasks::ArgmaxPosition>(n_train, length, vocab, seed * 3 + 0);
-  s.validation = std::make_shared<tasks::ArgmaxPosition>(n_val, length, vocab, seed * 3 + 1);
-  s.test = std::make_shared<tasks::ArgmaxPosition>(n_test, length, vocab, seed * 3 + 2);
-  s.input = {{"vocab", vocab}, {"length", length}, {"classes", length}};
+Splits load_data(config::Reader& r, const TaskContext& ctx, const Task** task_out) {
+  const Task& task = find_task(r.string("task", "argmax_position"));
+  if (task_out) *task_out = &task;
+  Splits s = task.load(r, ctx);
+  FOCUS_CHECK(s.input.contains("classes"), "task did not say how many classes its data has");
   return s;
 }
 
-Loaded load_model_dir(const std::string& dir) {
+Loaded load_model_dir(const std::string& dir, bool need_data) {
   namespace fs = std::filesystem;
   FOCUS_CHECK(fs::is_directory(dir), "model directory ", dir, " does not exist");
   Loaded l;
+  l.dir = dir;
   l.config = config::load((fs::path(dir) / "config.json").string());
   config::Reader root(l.config);
   config::Reader data = root.object("data");
-  l.splits = load_data(data);
+  l.splits =
+      load_data(data, {.model_dir = dir, .training = false, .need_data = need_data}, &l.task);
   Generator gen(0);
   l.model = models::build(l.config.value("model", nlohmann::json::object()), l.splits.input, gen);
   train::Checkpoint ck = train::load_checkpoint((fs::path(dir) / "best.safetensors").string());
   l.model->load_state_dict(ck.model);
   l.model->eval();
   return l;
+}
+
+void print_confusion(const train::Evaluation& ev, const std::vector<std::string>& names) {
+  const bool named = int64_t(names.size()) == ev.classes;
+  std::printf("confusion matrix (rows: true class, columns: predicted):\n%*s", named ? 13 : 5, "");
+  for (int64_t j = 0; j < ev.classes; ++j) std::printf("%6lld", (long long)j);
+  std::printf("\n");
+  for (int64_t i = 0; i < ev.classes; ++i) {
+    if (named)
+      std::printf("%2lld %-10.10s", (long long)i, names[size_t(i)].c_str());
+    else
+      std::printf("%4lld ", (long long)i);
+    for (int64_t j = 0; j < ev.classes; ++j)
+      std::printf("%6lld", (long long)ev.confusion[size_t(i * ev.classes + j)]);
+    std::printf("\n");
+  }
 }
 
 }  // namespace focus::cli

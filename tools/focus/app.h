@@ -9,27 +9,29 @@
 #include "focus/focus.h"
 #include "focus/models.h"
 #include "focus/trainer.h"
+#include "task.h"
 
 namespace focus::cli {
 
 // Exit codes: 0 success, 1 usage (bad flags or config), 2 data or I/O.
 constexpr int kOk = 0, kUsage = 1, kData = 2;
 
-struct Splits {
-  std::shared_ptr<const data::Dataset> train, validation, test;
-  nlohmann::json input;  // what the model needs to know of the data (vocab, length, classes)
-};
+// The data a config's "data" object names, through its task ("task": "argmax_position", ...).
+Splits load_data(config::Reader& data, const TaskContext& ctx, const Task** task = nullptr);
 
-// The data a config's "data" object names.
-Splits load_data(config::Reader& data);
-
-// A trained model directory: config.json (the resolved config) and best.safetensors.
+// A trained model directory: config.json (the resolved config), best.safetensors and whatever
+// preprocessing state the task saved there.
 struct Loaded {
+  std::string dir;
   nlohmann::json config;
   std::unique_ptr<models::Classifier> model;
   Splits splits;
+  const Task* task = nullptr;
 };
-Loaded load_model_dir(const std::string& dir);
+// need_data = false: only what predicting needs (splits.input), the data sets stay null.
+Loaded load_model_dir(const std::string& dir, bool need_data = true);
+
+void print_confusion(const train::Evaluation& ev, const std::vector<std::string>& class_names = {});
 
 int train_main(int argc, char** argv);
 int eval_main(int argc, char** argv);

@@ -6,8 +6,6 @@
 
 namespace focus::cli {
 
-void print_confusion(const train::Evaluation& ev);
-
 int eval_main(int argc, char** argv) {
   CLI::App app{"Evaluate a trained model (MODEL_DIR from focus train --out) on its test split.",
                "focus eval"};
@@ -28,7 +26,7 @@ int eval_main(int argc, char** argv) {
               : split == "validation" ? l.splits.validation
                                       : l.splits.train;
   train::Evaluation ev = train::evaluate(*l.model, data);
-  print_confusion(ev);
+  print_confusion(ev, l.splits.class_names);
   std::printf("%s loss: %.4f\n%s accuracy: %.2f%% (%lld examples)\n", split.c_str(), ev.loss,
               split.c_str(), 100.0 * ev.accuracy, (long long)ev.examples);
   return kOk;

@@ -8,18 +8,6 @@
 
 namespace focus::cli {
 
-void print_confusion(const train::Evaluation& ev) {
-  std::printf("confusion matrix (rows: true class, columns: predicted):\n     ");
-  for (int64_t j = 0; j < ev.classes; ++j) std::printf("%6lld", (long long)j);
-  std::printf("\n");
-  for (int64_t i = 0; i < ev.classes; ++i) {
-    std::printf("%4lld ", (long long)i);
-    for (int64_t j = 0; j < ev.classes; ++j)
-      std::printf("%6lld", (long long)ev.confusion[size_t(i * ev.classes + j)]);
-    std::printf("\n");
-  }
-}
-
 int train_main(int argc, char** argv) {
   CLI::App app{"Train a model from a JSON config; flags override the config's values.",
                "focus train"};
@@ -55,10 +43,13 @@ int train_main(int argc, char** argv) {
   if (lr > 0) cfg["train"]["lr"] = lr;
   if (max_steps >= 0) cfg["train"]["max_steps"] = max_steps;
 
-  // Read and check the whole config before any work: a typo fails in milliseconds.
+  // Read and check the whole config before any work: a typo fails in milliseconds. (Tasks
+  // that fit preprocessing on the training split save it into `out`, so it must exist.)
+  std::filesystem::create_directories(out);
   config::Reader root(cfg);
   config::Reader data_cfg = root.object("data");
-  Splits splits = load_data(data_cfg);
+  const Task* task = nullptr;
+  Splits splits = load_data(data_cfg, {.model_dir = out, .training = true}, &task);
   data_cfg.finish();
   config::Reader train_cfg = root.object("train");
   train::FitOptions fit = train::fit_options(train_cfg);
@@ -69,10 +60,10 @@ int train_main(int argc, char** argv) {
 
   manual_seed(fit.seed);  // initialisation and dropout draw from default_generator()
   auto model = models::build(model_cfg, splits.input, default_generator());
+  if (splits.augment) fit.transform = splits.augment;
   fit.out_dir = out;
   fit.resume = resume;
   fit.progress = !quiet;
-  std::filesystem::create_directories(out);
   {
     std::ofstream f(std::filesystem::path(out) / "config.json");
     f << cfg.dump(2) << "\n";
@@ -90,7 +81,8 @@ int train_main(int argc, char** argv) {
   // The test split is used once, at the end, with the model chosen on validation.
   Loaded best = load_model_dir(out);
   train::Evaluation test = train::evaluate(*best.model, splits.test);
-  print_confusion(test);
+  print_confusion(test, splits.class_names);
+  task->report(best, test);
   std::printf("test loss: %.4f\ntest accuracy: %.2f%%\noutputs in %s\n", test.loss,
               100.0 * test.accuracy, out.c_str());
   return kOk;

@@ -1,0 +1,62 @@
+// Tasks: what connects a config's "data" object to data sets, and a model directory to the inputs
+// `focus predict` reads. Each application (argmax_position, fashion_mnist, spam, commands) is one
+// Task in its own task_<name>.cc, listed once in tasks.cc.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "focus/config.h"
+#include "focus/data.h"
+#include "focus/models.h"
+#include "focus/trainer.h"
+
+namespace focus::cli {
+
+struct Splits {
+  std::shared_ptr<const data::Dataset> train, validation, test;  // null when not needed
+  // What models::build needs to know of the data: {"classes": C, ...} plus the task's own keys
+  // (token ids: "vocab", "length"; images: "channels", "height", "width"; ...).
+  nlohmann::json input;
+  std::vector<std::string> class_names;  // optional; [classes] when given
+  data::Transform augment;               // applied to training examples only; optional
+};
+
+struct TaskContext {
+  // The model directory. Training fits preprocessing (a tokenizer, statistics) on the training
+  // split and saves it here; loading a trained model reads it back from here.
+  std::string model_dir;
+  bool training = false;
+  // False when only `input` (and what predict needs) is wanted: the data sets may stay null.
+  bool need_data = true;
+};
+
+struct PredictOptions {
+  std::string input;      // a file or a literal, as the task reads it
+  std::string attention;  // where to write the attention view; empty: none
+  int top = 5;            // classes to print
+};
+
+struct Loaded;
+
+class Task {
+ public:
+  virtual ~Task() = default;
+  // Reads the config's "data" object; every key is checked (unknown ones are errors).
+  virtual Splits load(config::Reader& data, const TaskContext& ctx) const = 0;
+  // `focus predict MODEL_DIR INPUT [--attention OUT]`: prints class probabilities of one input
+  // and, when asked, writes where the model looked.
+  virtual int predict(const Loaded& model, const PredictOptions& opt) const = 0;
+  // After `focus train` has evaluated the chosen model on the test split once: task-specific
+  // reports written into the model directory (pictures, per-class figures). Prints their paths.
+  virtual void report(const Loaded& model, const train::Evaluation& test) const {}
+};
+
+// The task a config names; an unknown name is a ConfigError listing the known ones.
+const Task& find_task(const std::string& name);
+std::vector<std::string> task_names();
+
+}  // namespace focus::cli
