@@ -204,8 +204,9 @@ int64_t key_end(const FlashParams& p, int64_t bh) {
 // ---- forward ------------------------------------------------------------------------------------
 
 size_t forward_workspace(const FlashParams& p, int64_t bq, int64_t bk) {
-  const int64_t mp = round_up(bq, Vec::W);
-  return static_cast<size_t>(2 * p.d * mp + bk * mp + 2 * mp);
+  const int64_t mp = round_up(bq, Vec::W), dp = round_up(p.d, Vec::W);
+  const int64_t vpad = dp != p.d ? bk * dp : 0;
+  return static_cast<size_t>(p.d * mp + bk * mp + mp * dp + vpad + 3 * mp);
 }
 
 void forward_block(const FlashParams& p, const float* q, const float* k, const float* v, float* out,
@@ -214,26 +215,30 @@ void forward_block(const FlashParams& p, const float* q, const float* k, const f
   constexpr int W = Vec::W;
   const int64_t D = p.d, nq = p.nq, nk = p.nk;
   const int64_t rows = std::min(bq, nq - q0);
-  const int64_t mp = round_up(rows, W);  // padded rows = ld of every [.][mp] buffer
-  float* qt = ws;                        // Qᵀ·scale [D][mp]
-  float* st = qt + D * mp;               // Sᵀ, then Pᵀ [bk][mp]
-  float* ot = st + bk * mp;              // Oᵀ [D][mp], unnormalised
-  float* mrow = ot + D * mp;             // running max [mp]
-  float* lrow = mrow + mp;               // running sum [mp]
+  const int64_t mp = round_up(rows, W);          // padded rows = ld of the transposed buffers
+  const int64_t dp = round_up(D, W);             // padded head size = ld of O
+  float* qt = ws;                                // Qᵀ·scale [D][mp]
+  float* st = qt + D * mp;                       // Sᵀ, then Pᵀ [bk][mp]
+  float* o = st + bk * mp;                       // O [rows][dp], unnormalised, row-major like out
+  float* vpad = o + mp * dp;                     // V block padded to [bk][dp] when D % W != 0
+  float* mrow = vpad + (dp != D ? bk * dp : 0);  // running max [mp]
+  float* lrow = mrow + mp;                       // running sum [mp]
+  float* arow = lrow + mp;                       // rescale factor of O's rows [mp]
 
   transpose(q + (bh * nq + q0) * D, D, qt, mp, rows, D, p.scale);
   for (int64_t d = 0; d < D; ++d)
     for (int64_t i = rows; i < mp; ++i) qt[d * mp + i] = 0.0f;
-  std::fill(ot, ot + D * mp, 0.0f);
   std::fill(mrow, mrow + mp, kNegInf);
   std::fill(lrow, lrow + mp, 0.0f);
 
   int64_t kv_end = key_end(p, bh);
   if (p.causal) kv_end = std::min(kv_end, q0 + rows);  // key j is seen only by queries i >= j
+  if (kv_end == 0) std::fill(o, o + rows * dp, 0.0f);
   const float* kb = k + bh * nk * D;
   const float* vb = v + bh * nk * D;
   for (int64_t j0 = 0; j0 < kv_end; j0 += bk) {
     const int64_t jn = std::min(bk, kv_end - j0);
+    const bool first = j0 == 0;  // O and l hold nothing yet: no rescaling
     // On a block the causal diagonal crosses, tiles entirely above it are skipped (and masked).
     const bool diag = p.causal && j0 + jn - 1 > q0;
     const Tri tri = diag ? Tri::n_keys : Tri::none;
@@ -249,7 +254,6 @@ void forward_block(const FlashParams& p, const float* q, const float* k, const f
       R mx = m_old;
       for (int64_t j = 0; j < j_lim; ++j) mx = Vec::max(mx, Vec::load(st + j * mp + i));
       const R mu = Vec::neg_inf_to_zero(mx);  // a row masked so far: exp(-inf - 0) = 0, no NaN
-      const R alpha = Vec::exp(Vec::sub(m_old, mu));
       R sum = Vec::zero();
       for (int64_t j = 0; j < j_lim; ++j) {
         const R e = Vec::exp(Vec::sub(Vec::load(st + j * mp + i), mu));
@@ -258,25 +262,46 @@ void forward_block(const FlashParams& p, const float* q, const float* k, const f
       }
       for (int64_t j = j_lim; j < jn; ++j) Vec::store(st + j * mp + i, Vec::zero());
       Vec::store(mrow + i, mx);
-      Vec::store(lrow + i, Vec::fma(Vec::load(lrow + i), alpha, sum));
-      for (int64_t d = 0; d < D; ++d)
-        Vec::store(ot + d * mp + i, Vec::mul(Vec::load(ot + d * mp + i), alpha));
+      if (first) {
+        Vec::store(lrow + i, sum);
+      } else {
+        const R alpha = Vec::exp(Vec::sub(m_old, mu));
+        Vec::store(lrow + i, Vec::fma(Vec::load(lrow + i), alpha, sum));
+        Vec::store(arow + i, alpha);
+      }
     }
+    if (!first)  // O = α·O, one factor per query row
+      for (int64_t i = 0; i < rows; ++i) {
+        const R a = Vec::set1(arow[i]);
+        for (int64_t d = 0; d < dp; d += W)
+          Vec::store(o + i * dp + d, Vec::mul(Vec::load(o + i * dp + d), a));
+      }
     if (p.dropout_p > 0.0f) dropout_factors(p, bh, q0, rows, j0, jn, st, mp, true);
-    gemm<true>(mp, D, jn, st, mp, vb + j0 * D, D, ot, mp, true, diag ? Tri::k_keys : Tri::none,
+    // O[i][d] (+)= Σ_j Pᵀ[j][i]·V[j][d]: head size in the lanes, so O comes out row-major.
+    const float* vj = vb + j0 * D;
+    int64_t ldv = D;
+    if (dp != D) {
+      for (int64_t j = 0; j < jn; ++j) {
+        std::memcpy(vpad + j * dp, vj + j * D, D * sizeof(float));
+        std::fill(vpad + j * dp + D, vpad + (j + 1) * dp, 0.0f);
+      }
+      vj = vpad, ldv = dp;
+    }
+    gemm<true>(dp, rows, jn, vj, ldv, st, mp, o, dp, !first, diag ? Tri::k_keys_by_n : Tri::none,
                q0 - j0);
   }
 
   float* lb = lse + bh * nq + q0;
-  for (int64_t i = 0; i < mp; ++i) {
+  float* ob = out + (bh * nq + q0) * D;
+  for (int64_t i = 0; i < rows; ++i) {
     const float l = lrow[i];
-    if (i < rows) lb[i] = l > 0.0f ? mrow[i] + std::log(l) : kNegInf;
-    lrow[i] = l > 0.0f ? 1.0f / l : 0.0f;  // a row with no attended key: zeros
+    lb[i] = l > 0.0f ? mrow[i] + std::log(l) : kNegInf;
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;  // a row with no attended key: zeros
+    const R f = Vec::set1(inv);
+    int64_t d = 0;
+    for (; d + W <= D; d += W) Vec::store(ob + i * D + d, Vec::mul(Vec::load(o + i * dp + d), f));
+    for (; d < D; ++d) ob[i * D + d] = o[i * dp + d] * inv;
   }
-  for (int64_t d = 0; d < D; ++d)
-    for (int64_t i = 0; i < mp; i += W)
-      Vec::store(ot + d * mp + i, Vec::mul(Vec::load(ot + d * mp + i), Vec::load(lrow + i)));
-  transpose(ot, mp, out + (bh * nq + q0) * D, D, D, rows, 1.0f);
 }
 
 // ---- backward -----------------------------------------------------------------------------------
