@@ -59,7 +59,18 @@ int32_t key_length(int64_t b, int64_t n) {
   return static_cast<int32_t>(n - (b * 7919) % (n * 3 / 4));
 }
 
-std::vector<Case> cases() {
+// --crossover: the cases the dispatcher's threshold (attention::choose_path) is set from, short
+// sequences at B·H = 512, run as focus_math and focus_fused only.
+std::vector<Case> crossover_cases() {
+  std::vector<Case> out;
+  for (int64_t d : {32, 64})
+    for (int64_t n : {4, 8, 16, 24, 32, 48, 64})
+      for (bool bwd : {false, true}) out.push_back({bwd, n, 128, 4, d, false});
+  return out;
+}
+
+std::vector<Case> cases(bool crossover) {
+  if (crossover) return crossover_cases();
   std::vector<Case> out;
   for (bool bwd : {false, true}) {
     out.push_back({bwd, 50, 128, 4, 32, false});
@@ -80,6 +91,7 @@ struct Args {
   int reps = 5;
   std::string only;           // --case NAME: run this one case in this process
   std::string path = "auto";  // with --case: auto, math or fused
+  bool crossover = false;     // the dispatcher's cases instead of the benchmark's
 };
 
 double rss_mb(bool peak) {
@@ -181,11 +193,13 @@ Args parse(int argc, char** argv) {
       a.only = argv[++i];
     else if (!std::strcmp(argv[i], "--path") && next)
       a.path = argv[++i];
+    else if (!std::strcmp(argv[i], "--crossover"))
+      a.crossover = true;
     else {
-      std::fprintf(
-          stderr,
-          "usage: %s [--threads T] [--filter S]... [--seconds S] [--reps R] [--case NAME]\n",
-          argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--threads T] [--filter S]... [--seconds S] [--reps R] [--crossover] "
+                   "[--case NAME [--path auto|math|fused]]\n",
+                   argv[0]);
       std::exit(2);
     }
   }
@@ -198,7 +212,7 @@ Args parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
-  for (const Case& c : cases()) {
+  for (const Case& c : cases(a.crossover)) {
     const std::string name = c.name();
     if (!a.only.empty()) {
       if (name != a.only) continue;
@@ -213,13 +227,14 @@ int main(int argc, char** argv) {
     for (const std::string& f : a.filters) wanted = wanted && name.find(f) != std::string::npos;
     if (!wanted) continue;
     std::vector<std::string> paths{"auto"};
+    if (a.crossover) paths.clear();
     if (c.n <= 512) paths.insert(paths.end(), {"math", "fused"});
     for (const std::string& path : paths) {
       // A fresh process per case: its ru_maxrss is this case's peak alone.
-      const std::string cmd = std::string("'") + argv[0] + "' --threads " +
-                              std::to_string(a.threads) + " --seconds " +
-                              std::to_string(a.seconds) + " --reps " + std::to_string(a.reps) +
-                              " --case '" + name + "' --path " + path;
+      const std::string cmd =
+          std::string("'") + argv[0] + "' --threads " + std::to_string(a.threads) + " --seconds " +
+          std::to_string(a.seconds) + " --reps " + std::to_string(a.reps) + " --case '" + name +
+          "' --path " + path + (a.crossover ? " --crossover" : "");
       FILE* child = popen(cmd.c_str(), "r");
       if (!child) {
         std::perror("popen");

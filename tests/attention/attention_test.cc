@@ -99,6 +99,7 @@ TEST(Attention, DropoutDropsTheSamePairsOnBothPaths) {
 
 TEST(Attention, DispatcherPicksByScoresPerHead) {
   EXPECT_EQ(attention::choose_path(8, 8, 64), Path::math);
+  EXPECT_EQ(attention::choose_path(50, 50, 32), Path::fused);  // a ViT's patches and class token
   EXPECT_EQ(attention::choose_path(1024, 1024, 64), Path::fused);
   EXPECT_EQ(attention::choose_path(1024, 1024, 512), Path::math);  // beyond the kernel's D
 }

@@ -314,7 +314,9 @@ struct BackwardLayout {
 
 BackwardLayout backward_layout(const FlashParams& p, int64_t bq, int64_t bk) {
   BackwardLayout l{};
-  l.bq = round_up(bq, Vec::W);
+  // A head shorter than a block gets a block of its own length: padding rows cost strided
+  // stores in the packs and rows in every product.
+  l.bq = round_up(std::min(bq, p.nq), Vec::W);
   l.nqb = (p.nq + l.bq - 1) / l.bq;
   l.dp = round_up(p.d, Vec::W);
   l.pad = l.dp != p.d;
