@@ -116,6 +116,19 @@ struct Scratch {
   std::unique_ptr<float, Free> data;
 };
 
+// The layouts with the contiguous defaults filled in.
+FlashParams resolved(const FlashParams& in) {
+  FlashParams p = in;
+  auto fill = [&](RowLayout& r, int64_t n) {
+    if (r.b == 0 && r.h == 0 && r.n == 0) r = {p.heads * n * p.d, n * p.d, p.d};
+  };
+  fill(p.q_rows, p.nq);
+  fill(p.k_rows, p.nk);
+  fill(p.v_rows, p.nk);
+  fill(p.out_rows, p.nq);
+  return p;
+}
+
 }  // namespace
 
 const char* flash_isa() { return active().load()->name; }
@@ -137,8 +150,9 @@ bool flash_set_isa(const char* isa) {
   return true;
 }
 
-void flash_forward(const FlashParams& p, const float* q, const float* k, const float* v, float* out,
-                   float* lse) {
+void flash_forward(const FlashParams& params, const float* q, const float* k, const float* v,
+                   float* out, float* lse) {
+  const FlashParams p = resolved(params);
   const FlashKernels& kern = *active().load();
   const int64_t bq = kern.block_q, bk = kern.block_k;
   const int64_t nqb = (p.nq + bq - 1) / bq;
@@ -155,9 +169,10 @@ void flash_forward(const FlashParams& p, const float* q, const float* k, const f
   }
 }
 
-void flash_backward(const FlashParams& p, const float* q, const float* k, const float* v,
+void flash_backward(const FlashParams& params, const float* q, const float* k, const float* v,
                     const float* out, const float* lse, const float* dout, float* dq, float* dk,
                     float* dv) {
+  const FlashParams p = resolved(params);
   const FlashKernels& kern = *active().load();
   const int64_t bq = kern.block_q, bk = kern.block_k;
   const int64_t heads = p.batch * p.heads;
