@@ -92,6 +92,7 @@ const FlashKernels& flash_kernels_avx2() {
   static const FlashKernels k{"avx2",
                               96,
                               96,
+                              16,
                               avx2::forward_workspace,
                               avx2::backward_workspace,
                               avx2::forward_block,
