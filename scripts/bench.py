@@ -36,7 +36,8 @@ BENCHES = {
     "attention": {
         "focus": ["{build}/bench/attention_bench"],
         "peer": [PYTHON, "bench/peers/attention_torch.py"],
-        "runs": [(2, "")],
+        # The applications' short sequences again on one thread (their training may run so).
+        "runs": [(2, ""), (1, "N=50 "), (1, "N=101 "), (1, "lengths=1")],
     },
 }
 

@@ -5,9 +5,10 @@ OMP_WAIT_POLICY=PASSIVE, OPENBLAS_NUM_THREADS and OMP_NUM_THREADS already in the
 Two implementations of softmax(Q·Kᵀ/√D)·V on q, k, v [B,H,N,D] f32:
 
   torch      the computation in torch ops: s = (q·scale) @ kᵀ, masked_fill_ of the upper triangle
-             when causal, softmax, @ v. Materialises the [B,H,N,N] scores.
+             when causal and of the padding keys (lengths=1), softmax, @ v. Materialises the
+             [B,H,N,N] scores.
   torch_mha  nn.MultiheadAttention(E = H·D, H, batch_first) on x [B,N,E], need_weights=False, with
-             a causal attn_mask when causal. It also does the input and output projections
+             a causal attn_mask when causal, key_padding_mask for lengths=1. It also does the input and output projections
              (2·B·N·E·4E more flops), so its gflops is null; compare times. torch 1.13's module
              materialises the scores as well.
 
@@ -26,21 +27,31 @@ import subprocess
 import sys
 import time
 
-CASES = [(bwd, n, 8, 8, 64, causal) for n in (128, 512, 1024, 2048, 4096, 8192)
-         for causal in (0, 1) for bwd in (0, 1)]
+# (bwd, n, b, h, d, causal, lengths): the small shapes of the applications first (as
+# bench/attention_bench.cc), then the issue's sweep.
+CASES = ([(bwd, n, b, h, d, 0, lens) for bwd in (0, 1)
+          for n, b, h, d, lens in ((50, 128, 4, 32, 0), (101, 64, 4, 64, 0), (256, 32, 4, 64, 1))]
+         + [(bwd, n, 8, 8, 64, causal, 0) for n in (128, 512, 1024, 2048, 4096, 8192)
+            for causal in (0, 1) for bwd in (0, 1)])
 IMPLS = ("torch", "torch_mha")
 
 
-def name(bwd, n, b, h, d, causal):
-    return f"{'fwdbwd' if bwd else 'fwd'} N={n} B={b} H={h} D={d} causal={causal}"
+def name(bwd, n, b, h, d, causal, lengths):
+    return (f"{'fwdbwd' if bwd else 'fwd'} N={n} B={b} H={h} D={d} causal={causal}"
+            + (" lengths=1" if lengths else ""))
 
 
-def gflop(bwd, n, b, h, d, causal):
+def key_length(b, n):
+    """Key lengths of the lengths=1 cases, in (N/4, N], as bench/attention_bench.cc."""
+    return n - (b * 7919) % (n * 3 // 4)
+
+
+def gflop(bwd, n, b, h, d, causal, lengths):
     fwd = 4.0 * b * h * n * n * d * (0.5 if causal else 1.0)
     return (3.5 if bwd else 1.0) * fwd * 1e-9
 
 
-def score_gib(bwd, n, b, h, d, causal):
+def score_gib(bwd, n, b, h, d, causal, lengths):
     """Estimated peak of the materialised [B,H,N,N] f32 tensors: measured 2.5 of them in the
     forward, 3.9 in forward + backward (N=1024)."""
     return (4 if bwd else 2.5) * b * h * n * n * 4 / 2**30
@@ -77,10 +88,14 @@ def child(args):
 
     torch.set_num_threads(args.threads)
     impl, case = args.child.split(":", 1)
-    bwd, n, b, h, d, causal = next(c for c in CASES if name(*c) == case)
+    bwd, n, b, h, d, causal, lengths = next(c for c in CASES if name(*c) == case)
     base = rss_mb()
     gen = torch.Generator().manual_seed(1)
     mask = torch.ones(n, n, dtype=torch.bool).triu_(1) if causal else None
+    pad = None  # [B,N], True for a padding key
+    if lengths:
+        lens = torch.tensor([key_length(i, n) for i in range(b)])
+        pad = torch.arange(n)[None, :] >= lens[:, None]
     if impl == "torch":
         q, k, v, g = (torch.randn(b, h, n, d, generator=gen) for _ in range(4))
         scale = d ** -0.5
@@ -89,6 +104,8 @@ def child(args):
             s = (q * scale) @ k.transpose(-1, -2)
             if causal:
                 s.masked_fill_(mask, float("-inf"))
+            if pad is not None:
+                s.masked_fill_(pad[:, None, None, :], float("-inf"))
             return F.softmax(s, -1) @ v
 
         leaves = (q, k, v)
@@ -99,7 +116,7 @@ def child(args):
         g = torch.randn(b, n, e, generator=gen)
 
         def attention():
-            return mha(x, x, x, need_weights=False, attn_mask=mask)[0]
+            return mha(x, x, x, need_weights=False, attn_mask=mask, key_padding_mask=pad)[0]
 
         leaves = (x,) + tuple(mha.parameters())
     if bwd:
@@ -117,7 +134,7 @@ def child(args):
     med, lo, hi = time_it(args, run)
     rec = {"bench": "attention", "case": case, "impl": impl, "median_ms": round(med, 4),
            "min_ms": round(lo, 4), "max_ms": round(hi, 4),
-           "gflops": round(gflop(bwd, n, b, h, d, causal) / (med * 1e-3), 2)
+           "gflops": round(gflop(bwd, n, b, h, d, causal, lengths) / (med * 1e-3), 2)
            if impl == "torch" else None,
            "items_per_s": None,
            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

@@ -74,6 +74,12 @@ struct SdpaOptions {
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const SdpaOptions& opt = {});
 
+// Self-attention on a packed projection, without splitting it: qkv [B,N,3·H·D] holds q, k and v
+// in turn, each H heads of D (MultiHeadAttention's fused projection, torch's in_proj) ->
+// [B,N,H·D], the heads side by side. Equal to scaled_dot_product_attention on the split heads,
+// with the same options; on the fused path nothing is copied in or out, forward or backward.
+Tensor packed_self_attention(const Tensor& qkv, int64_t heads, const SdpaOptions& opt = {});
+
 struct Attended {
   Tensor output;  // [B,H,Nq,D]
   Tensor probs;   // [B,H,Nq,Nk], after masking, before dropout

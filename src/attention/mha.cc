@@ -56,6 +56,18 @@ Tensor MultiHeadAttention::operator()(const Tensor& x, const Tensor& context,
   FOCUS_CHECK(x.dim() == 3 && x.shape()[2] == e, kOp, ": expected x [B,N,", e, "], got ",
               x.shape());
   const int64_t batch = x.shape()[0], nq = x.shape()[1];
+  SdpaOptions sdpa;
+  sdpa.causal = call.causal;
+  sdpa.key_lengths = call.key_lengths;
+  sdpa.bias = call.bias;
+  sdpa.dropout = call.training ? opt_.dropout : 0.0f;
+  Capture* capture = Capture::active();
+  if (!opt_.cross && !capture) {
+    FOCUS_CHECK(!context.defined(), kOp, ": a self-attention layer takes no context; build it ",
+                "with cross = true for cross-attention");
+    // The heads are read in place from the projection (no split, no merge copies).
+    return linear(packed_self_attention(linear(x, w_qkv, b_qkv), h, sdpa), w_out, b_out);
+  }
   Tensor q, k, v;  // [B,H,N,E/H]
   if (!opt_.cross) {
     FOCUS_CHECK(!context.defined(), kOp, ": a self-attention layer takes no context; build it ",
@@ -80,12 +92,7 @@ Tensor MultiHeadAttention::operator()(const Tensor& x, const Tensor& context,
     k = heads.slice(0, 0, 1).squeeze(0);
     v = heads.slice(0, 1, 2).squeeze(0);
   }
-  SdpaOptions sdpa;
-  sdpa.causal = call.causal;
-  sdpa.key_lengths = call.key_lengths;
-  sdpa.bias = call.bias;
-  sdpa.dropout = call.training ? opt_.dropout : 0.0f;
-  if (Capture* capture = Capture::active()) {
+  if (capture) {
     autograd::NoGradGuard no_grad;
     SdpaOptions plain = sdpa;
     plain.dropout = 0.0f;

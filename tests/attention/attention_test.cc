@@ -97,8 +97,69 @@ TEST(Attention, DropoutDropsTheSamePairsOnBothPaths) {
   expect_paths_agree(q, k, random_tensor({2, 2, 20, 16}, 13), {.causal = true, .dropout = 0.3f});
 }
 
+// packed_self_attention reads q, k, v in place from [B,N,3·H·D] and writes [B,N,H·D]: it must equal
+// the math path on the heads split out by hand, output and gradient, with every option.
+TEST(Attention, PackedSelfAttentionMatchesSplitHeads) {
+  int seed = 300;
+  for (auto [b, n, h, d] : std::vector<std::array<int64_t, 4>>{
+           {2, 50, 4, 32}, {3, 13, 2, 5}, {1, 101, 3, 64}, {2, 130, 1, 16}}) {
+    for (int variant = 0; variant < 4; ++variant) {
+      SCOPED_TRACE(testing::Message() << "B=" << b << " N=" << n << " H=" << h << " D=" << d
+                                      << " variant=" << variant);
+      ++seed;
+      SdpaOptions opt;
+      if (variant == 1) opt.causal = true;
+      if (variant == 2) {
+        std::vector<int32_t> len(b);
+        for (int64_t i = 0; i < b; ++i) len[i] = static_cast<int32_t>(n - (i * 7) % n);
+        len[b - 1] = b > 1 ? 0 : len[b - 1];  // a fully padded sequence: zeros
+        opt.key_lengths = Tensor::from_indices(len, {b});
+      }
+      if (variant == 3) opt.dropout = 0.25f;
+      const int64_t e = h * d;
+      Tensor x = random_tensor({b, n, 3 * e}, seed);
+      Tensor gout = random_tensor({b, n, e}, seed + 1);
+      Generator g1(7), g2(7);
+      // Reference: split the heads, the math path, merge.
+      Tensor xr = x.detach().clone().requires_grad_();
+      Tensor heads = xr.reshape({b, n, 3, h, d}).permute({2, 0, 3, 1, 4});
+      SdpaOptions mopt = opt;
+      mopt.path = Path::math;
+      mopt.generator = &g1;
+      Tensor ref = attention::scaled_dot_product_attention(heads.slice(0, 0, 1).squeeze(0),
+                                                           heads.slice(0, 1, 2).squeeze(0),
+                                                           heads.slice(0, 2, 3).squeeze(0), mopt)
+                       .permute({0, 2, 1, 3})
+                       .reshape({b, n, e});
+      ref.backward(gout);
+      Tensor xp = x.detach().clone().requires_grad_();
+      SdpaOptions fopt = opt;
+      fopt.path = Path::fused;
+      fopt.generator = &g2;
+      Tensor out = attention::packed_self_attention(xp, h, fopt);
+      out.backward(gout);
+      FOCUS_EXPECT_CLOSE(out, ref, 1e-4f, 1e-5f);
+      FOCUS_EXPECT_CLOSE(xp.grad(), xr.grad(), 1e-4f, 1e-5f);
+    }
+  }
+}
+
+TEST(Attention, MultiHeadAttentionIsTheSameWithAndWithoutCapture) {
+  // Without a capture the module reads the heads in place (packed); with one it splits them.
+  Generator gen(3);
+  attention::MultiHeadAttention mha({.dim = 64, .heads = 4}, gen);
+  Tensor x = random_tensor({3, 37, 64}, 21);
+  attention::MultiHeadCall call{.key_lengths = Tensor::from_indices({37, 20, 1}, {3})};
+  Tensor plain = mha(x, Tensor(), call);
+  attention::Capture capture;
+  Tensor captured = mha(x, Tensor(), call);
+  FOCUS_EXPECT_CLOSE(plain, captured, 1e-5f, 1e-6f);
+  EXPECT_EQ(capture.maps().size(), 1u);
+}
+
 TEST(Attention, DispatcherPicksByScoresPerHead) {
   EXPECT_EQ(attention::choose_path(8, 8, 64), Path::math);
+  EXPECT_EQ(attention::choose_path(50, 50, 32), Path::fused);  // a ViT's patches and class token
   EXPECT_EQ(attention::choose_path(1024, 1024, 64), Path::fused);
   EXPECT_EQ(attention::choose_path(1024, 1024, 512), Path::math);  // beyond the kernel's D
 }

@@ -76,6 +76,7 @@ const FlashKernels& flash_kernels_scalar() {
   static const FlashKernels k{"scalar",
                               64,
                               64,
+                              8,
                               scalar::forward_workspace,
                               scalar::backward_workspace,
                               scalar::forward_block,
@@ -116,6 +117,33 @@ struct Scratch {
   std::unique_ptr<float, Free> data;
 };
 
+// Block sizes for this problem. Queries: a sequence a little longer than a block is split into
+// even blocks (101 = 56 + 45, not 96 + a 5-row sliver that redoes every key for 5 queries).
+// Keys: up to 256 are one block, so a short head takes a single softmax pass with no rescaling
+// (Sᵀ is then at most [256][96] floats, 96 KiB, still in L2).
+struct Blocks {
+  int64_t q, k;
+};
+Blocks blocks_for(const FlashKernels& kern, const FlashParams& p) {
+  const int64_t nb = std::max<int64_t>(1, (p.nq + kern.block_q - 1) / kern.block_q);
+  const int64_t even = (p.nq + nb - 1) / nb;
+  const int64_t q = (even + kern.row_tile - 1) / kern.row_tile * kern.row_tile;
+  return {std::min(q, kern.block_q), p.nk <= 256 ? std::max<int64_t>(p.nk, 1) : kern.block_k};
+}
+
+// The layouts with the contiguous defaults filled in.
+FlashParams resolved(const FlashParams& in) {
+  FlashParams p = in;
+  auto fill = [&](RowLayout& r, int64_t n) {
+    if (r.b == 0 && r.h == 0 && r.n == 0) r = {p.heads * n * p.d, n * p.d, p.d};
+  };
+  fill(p.q_rows, p.nq);
+  fill(p.k_rows, p.nk);
+  fill(p.v_rows, p.nk);
+  fill(p.out_rows, p.nq);
+  return p;
+}
+
 }  // namespace
 
 const char* flash_isa() { return active().load()->name; }
@@ -137,10 +165,12 @@ bool flash_set_isa(const char* isa) {
   return true;
 }
 
-void flash_forward(const FlashParams& p, const float* q, const float* k, const float* v, float* out,
-                   float* lse) {
+void flash_forward(const FlashParams& params, const float* q, const float* k, const float* v,
+                   float* out, float* lse) {
+  const FlashParams p = resolved(params);
   const FlashKernels& kern = *active().load();
-  const int64_t bq = kern.block_q, bk = kern.block_k;
+  const Blocks blk = blocks_for(kern, p);
+  const int64_t bq = blk.q, bk = blk.k;
   const int64_t nqb = (p.nq + bq - 1) / bq;
   const int64_t items = p.batch * p.heads * nqb;
   if (items == 0) return;
@@ -155,11 +185,13 @@ void flash_forward(const FlashParams& p, const float* q, const float* k, const f
   }
 }
 
-void flash_backward(const FlashParams& p, const float* q, const float* k, const float* v,
+void flash_backward(const FlashParams& params, const float* q, const float* k, const float* v,
                     const float* out, const float* lse, const float* dout, float* dq, float* dk,
                     float* dv) {
+  const FlashParams p = resolved(params);
   const FlashKernels& kern = *active().load();
-  const int64_t bq = kern.block_q, bk = kern.block_k;
+  const Blocks blk = blocks_for(kern, p);
+  const int64_t bq = blk.q, bk = blk.k;
   const int64_t heads = p.batch * p.heads;
   if (heads == 0) return;
   const int threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), heads));

@@ -8,8 +8,17 @@
 
 namespace focus::attention::cpu {
 
+// Where the rows of a [B,H,N,D] operand lie: row n of head (b, h) starts at element
+// b·b_stride + h·h_stride + n·n_stride, its D elements contiguous. All 0: contiguous [B,H,N,D].
+struct RowLayout {
+  int64_t b = 0, h = 0, n = 0;
+};
+
 struct FlashParams {
   int64_t batch = 0, heads = 0, nq = 0, nk = 0, d = 0;  // q [B,H,Nq,D], k and v [B,H,Nk,D]
+  // Layouts of q (and dq), k (and dk), v (and dv), out (and dout); e.g. views into a packed
+  // [B,N,3,H,D] projection and a [B,N,H,D] output, so that nothing is copied in or out.
+  RowLayout q_rows, k_rows, v_rows, out_rows;
   float scale = 1.0f;
   // Query i attends key j only if j <= i (PyTorch's is_causal: top-left aligned when Nq != Nk).
   bool causal = false;
@@ -26,12 +35,13 @@ struct FlashParams {
 };
 
 // out [B,H,Nq,D]; lse [B,H,Nq] = log Σ_j exp(score_ij) over attended keys, or -inf for a row with
-// no attended key (whose output is then zeros). All buffers contiguous.
+// no attended key (whose output is then zeros). q, k, v, out as their RowLayouts say; lse
+// contiguous.
 void flash_forward(const FlashParams& p, const float* q, const float* k, const float* v, float* out,
                    float* lse);
 
-// dq, dk, dv (same shapes as q, k, v; overwritten, not accumulated) from dout [B,H,Nq,D], using
-// the forward's out and lse. A fully masked row contributes nothing.
+// dq, dk, dv (same shapes and layouts as q, k, v; overwritten, not accumulated) from dout (laid
+// out as out), using the forward's out and lse. A fully masked row contributes nothing.
 void flash_backward(const FlashParams& p, const float* q, const float* k, const float* v,
                     const float* out, const float* lse, const float* dout, float* dq, float* dk,
                     float* dv);

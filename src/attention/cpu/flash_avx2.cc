@@ -13,6 +13,8 @@
 namespace focus::attention::cpu {
 namespace avx2 {
 
+#define FLASH_ISA_INLINE inline __attribute__((always_inline))
+
 struct Vec {
   static constexpr int W = 8, NV = 2, NJ = 6;
   using R = __m256;
@@ -27,7 +29,8 @@ struct Vec {
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
   static R max(R a, R b) { return _mm256_max_ps(a, b); }
   // dst[c·ldd + r] = src[r·lds + c]·scale for an 8×8 tile.
-  static void transpose8(const float* s, int64_t lds, float* d, int64_t ldd, float scale) {
+  static FLASH_ISA_INLINE void transpose8(const float* s, int64_t lds, float* d, int64_t ldd,
+                                          float scale) {
     const __m256 f = _mm256_set1_ps(scale);
     __m256 r[8], t[8];
     for (int i = 0; i < 8; ++i) r[i] = _mm256_mul_ps(_mm256_loadu_ps(s + i * lds), f);
@@ -50,11 +53,12 @@ struct Vec {
     const R ninf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
     return _mm256_andnot_ps(_mm256_cmp_ps(x, ninf, _CMP_EQ_OQ), x);
   }
-  // exp as focus::cpu::vexp (src/ops/cpu/vmath.h): 2^n·p(r), Cody-Waite reduction, Cephes'
-  // polynomial; 0 for x < ln FLT_MIN (and -inf, and NaN).
-  static R exp(R x) {
-    const R lo = _mm256_set1_ps(-87.33654f);
-    const R xc = _mm256_min_ps(_mm256_max_ps(x, lo), _mm256_set1_ps(88.376f));
+  // exp(x) = 2^n·e^r, n = round(x·log2 e), r = x − n·ln 2 in two parts (Cody-Waite), e^r by
+  // Cephes' polynomial in Horner form (1 + r·(1 + r·P(r))). x is clamped to [−88, 88]: at −88,
+  // n = −127 makes the 2^n factor's bit pattern 0, so −inf, NaN and everything below about
+  // ln FLT_MIN give exactly 0 with no compare and mask (the softmax needs exp(−inf) = 0).
+  static FLASH_ISA_INLINE R exp(R x) {
+    const R xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-88.0f)), _mm256_set1_ps(88.0f));
     const R n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     R r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
@@ -65,15 +69,17 @@ struct Vec {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    const R y = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const R y = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     const __m256i e =
         _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    const R out = _mm256_mul_ps(y, _mm256_castsi256_ps(e));
-    return _mm256_and_ps(out, _mm256_cmp_ps(x, lo, _CMP_GE_OQ));
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
   }
 };
 
 #include "attention/cpu/flash_kernel.inl"
+
+#undef FLASH_ISA_INLINE
 
 }  // namespace avx2
 }  // namespace focus::attention::cpu
@@ -86,6 +92,7 @@ const FlashKernels& flash_kernels_avx2() {
   static const FlashKernels k{"avx2",
                               96,
                               96,
+                              16,
                               avx2::forward_workspace,
                               avx2::backward_workspace,
                               avx2::forward_block,

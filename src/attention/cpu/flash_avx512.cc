@@ -86,6 +86,7 @@ const FlashKernels& flash_kernels_avx512() {
   static const FlashKernels k{"avx512",
                               96,
                               96,
+                              32,
                               avx512::forward_workspace,
                               avx512::backward_workspace,
                               avx512::forward_block,

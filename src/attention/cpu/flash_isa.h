@@ -28,6 +28,7 @@ struct FlashKernels {
   // Block sizes: query rows per block (a multiple of the micro-kernel's row tile) and keys per
   // block (a multiple of its column tile). See docs/attention.md for why these values.
   int64_t block_q, block_k;
+  int64_t row_tile;  // query rows of one register tile (NV·W): blocks are rounded to it
   // Floats of scratch one thread needs (flash.cc allocates one slice per thread, 64-byte aligned).
   size_t (*forward_workspace)(const FlashParams& p, int64_t bq, int64_t bk);
   size_t (*backward_workspace)(const FlashParams& p, int64_t bq, int64_t bk);

@@ -197,6 +197,11 @@ void dropout_factors(const FlashParams& p, int64_t bh, int64_t q0, int64_t rows,
   }
 }
 
+// Row 0 of head bh = b·H + h in an operand laid out as r.
+inline int64_t head_start(const FlashParams& p, const RowLayout& r, int64_t bh) {
+  return (bh / p.heads) * r.b + (bh % p.heads) * r.h;
+}
+
 int64_t key_end(const FlashParams& p, int64_t bh) {
   return p.key_lengths ? std::clamp<int64_t>(p.key_lengths[bh / p.heads], 0, p.nk) : p.nk;
 }
@@ -204,40 +209,46 @@ int64_t key_end(const FlashParams& p, int64_t bh) {
 // ---- forward ------------------------------------------------------------------------------------
 
 size_t forward_workspace(const FlashParams& p, int64_t bq, int64_t bk) {
-  const int64_t mp = round_up(bq, Vec::W);
-  return static_cast<size_t>(2 * p.d * mp + bk * mp + 2 * mp);
+  const int64_t mp = round_up(bq, Vec::W), dp = round_up(p.d, Vec::W);
+  const int64_t vpad = dp != p.d ? bk * dp : 0;
+  return static_cast<size_t>(p.d * mp + bk * mp + mp * dp + vpad + 3 * mp);
 }
 
 void forward_block(const FlashParams& p, const float* q, const float* k, const float* v, float* out,
                    float* lse, int64_t bh, int64_t q0, int64_t bq, int64_t bk, float* ws) {
   using R = typename Vec::R;
   constexpr int W = Vec::W;
-  const int64_t D = p.d, nq = p.nq, nk = p.nk;
+  const int64_t D = p.d, nq = p.nq;
   const int64_t rows = std::min(bq, nq - q0);
-  const int64_t mp = round_up(rows, W);  // padded rows = ld of every [.][mp] buffer
-  float* qt = ws;                        // Qᵀ·scale [D][mp]
-  float* st = qt + D * mp;               // Sᵀ, then Pᵀ [bk][mp]
-  float* ot = st + bk * mp;              // Oᵀ [D][mp], unnormalised
-  float* mrow = ot + D * mp;             // running max [mp]
-  float* lrow = mrow + mp;               // running sum [mp]
+  const int64_t mp = round_up(rows, W);          // padded rows = ld of the transposed buffers
+  const int64_t dp = round_up(D, W);             // padded head size = ld of O
+  float* qt = ws;                                // Qᵀ·scale [D][mp]
+  float* st = qt + D * mp;                       // Sᵀ, then Pᵀ [bk][mp]
+  float* o = st + bk * mp;                       // O [rows][dp], unnormalised, row-major like out
+  float* vpad = o + mp * dp;                     // V block padded to [bk][dp] when D % W != 0
+  float* mrow = vpad + (dp != D ? bk * dp : 0);  // running max [mp]
+  float* lrow = mrow + mp;                       // running sum [mp]
+  float* arow = lrow + mp;                       // rescale factor of O's rows [mp]
 
-  transpose(q + (bh * nq + q0) * D, D, qt, mp, rows, D, p.scale);
+  const int64_t ldq = p.q_rows.n, ldk = p.k_rows.n, ldv = p.v_rows.n, ldo = p.out_rows.n;
+  transpose(q + head_start(p, p.q_rows, bh) + q0 * ldq, ldq, qt, mp, rows, D, p.scale);
   for (int64_t d = 0; d < D; ++d)
     for (int64_t i = rows; i < mp; ++i) qt[d * mp + i] = 0.0f;
-  std::fill(ot, ot + D * mp, 0.0f);
   std::fill(mrow, mrow + mp, kNegInf);
   std::fill(lrow, lrow + mp, 0.0f);
 
   int64_t kv_end = key_end(p, bh);
   if (p.causal) kv_end = std::min(kv_end, q0 + rows);  // key j is seen only by queries i >= j
-  const float* kb = k + bh * nk * D;
-  const float* vb = v + bh * nk * D;
+  if (kv_end == 0) std::fill(o, o + rows * dp, 0.0f);
+  const float* kb = k + head_start(p, p.k_rows, bh);
+  const float* vb = v + head_start(p, p.v_rows, bh);
   for (int64_t j0 = 0; j0 < kv_end; j0 += bk) {
     const int64_t jn = std::min(bk, kv_end - j0);
+    const bool first = j0 == 0;  // O and l hold nothing yet: no rescaling
     // On a block the causal diagonal crosses, tiles entirely above it are skipped (and masked).
     const bool diag = p.causal && j0 + jn - 1 > q0;
     const Tri tri = diag ? Tri::n_keys : Tri::none;
-    gemm<false>(mp, jn, D, qt, mp, kb + j0 * D, D, st, mp, false, tri, q0 - j0);
+    gemm<false>(mp, jn, D, qt, mp, kb + j0 * ldk, ldk, st, mp, false, tri, q0 - j0);
     if (p.bias) add_bias(p, bh, q0, rows, j0, jn, st, mp);
     if (diag) mask_causal(q0, mp, j0, jn, st, mp);
 
@@ -249,7 +260,6 @@ void forward_block(const FlashParams& p, const float* q, const float* k, const f
       R mx = m_old;
       for (int64_t j = 0; j < j_lim; ++j) mx = Vec::max(mx, Vec::load(st + j * mp + i));
       const R mu = Vec::neg_inf_to_zero(mx);  // a row masked so far: exp(-inf - 0) = 0, no NaN
-      const R alpha = Vec::exp(Vec::sub(m_old, mu));
       R sum = Vec::zero();
       for (int64_t j = 0; j < j_lim; ++j) {
         const R e = Vec::exp(Vec::sub(Vec::load(st + j * mp + i), mu));
@@ -258,25 +268,46 @@ void forward_block(const FlashParams& p, const float* q, const float* k, const f
       }
       for (int64_t j = j_lim; j < jn; ++j) Vec::store(st + j * mp + i, Vec::zero());
       Vec::store(mrow + i, mx);
-      Vec::store(lrow + i, Vec::fma(Vec::load(lrow + i), alpha, sum));
-      for (int64_t d = 0; d < D; ++d)
-        Vec::store(ot + d * mp + i, Vec::mul(Vec::load(ot + d * mp + i), alpha));
+      if (first) {
+        Vec::store(lrow + i, sum);
+      } else {
+        const R alpha = Vec::exp(Vec::sub(m_old, mu));
+        Vec::store(lrow + i, Vec::fma(Vec::load(lrow + i), alpha, sum));
+        Vec::store(arow + i, alpha);
+      }
     }
+    if (!first)  // O = α·O, one factor per query row
+      for (int64_t i = 0; i < rows; ++i) {
+        const R a = Vec::set1(arow[i]);
+        for (int64_t d = 0; d < dp; d += W)
+          Vec::store(o + i * dp + d, Vec::mul(Vec::load(o + i * dp + d), a));
+      }
     if (p.dropout_p > 0.0f) dropout_factors(p, bh, q0, rows, j0, jn, st, mp, true);
-    gemm<true>(mp, D, jn, st, mp, vb + j0 * D, D, ot, mp, true, diag ? Tri::k_keys : Tri::none,
+    // O[i][d] (+)= Σ_j Pᵀ[j][i]·V[j][d]: head size in the lanes, so O comes out row-major.
+    const float* vj = vb + j0 * ldv;
+    int64_t ldvj = ldv;
+    if (dp != D) {
+      for (int64_t j = 0; j < jn; ++j) {
+        std::memcpy(vpad + j * dp, vj + j * ldv, D * sizeof(float));
+        std::fill(vpad + j * dp + D, vpad + (j + 1) * dp, 0.0f);
+      }
+      vj = vpad, ldvj = dp;
+    }
+    gemm<true>(dp, rows, jn, vj, ldvj, st, mp, o, dp, !first, diag ? Tri::k_keys_by_n : Tri::none,
                q0 - j0);
   }
 
   float* lb = lse + bh * nq + q0;
-  for (int64_t i = 0; i < mp; ++i) {
+  float* ob = out + head_start(p, p.out_rows, bh) + q0 * ldo;
+  for (int64_t i = 0; i < rows; ++i) {
     const float l = lrow[i];
-    if (i < rows) lb[i] = l > 0.0f ? mrow[i] + std::log(l) : kNegInf;
-    lrow[i] = l > 0.0f ? 1.0f / l : 0.0f;  // a row with no attended key: zeros
+    lb[i] = l > 0.0f ? mrow[i] + std::log(l) : kNegInf;
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;  // a row with no attended key: zeros
+    const R f = Vec::set1(inv);
+    int64_t d = 0;
+    for (; d + W <= D; d += W) Vec::store(ob + i * ldo + d, Vec::mul(Vec::load(o + i * dp + d), f));
+    for (; d < D; ++d) ob[i * ldo + d] = o[i * dp + d] * inv;
   }
-  for (int64_t d = 0; d < D; ++d)
-    for (int64_t i = 0; i < mp; i += W)
-      Vec::store(ot + d * mp + i, Vec::mul(Vec::load(ot + d * mp + i), Vec::load(lrow + i)));
-  transpose(ot, mp, out + (bh * nq + q0) * D, D, D, rows, 1.0f);
 }
 
 // ---- backward -----------------------------------------------------------------------------------
@@ -289,7 +320,9 @@ struct BackwardLayout {
 
 BackwardLayout backward_layout(const FlashParams& p, int64_t bq, int64_t bk) {
   BackwardLayout l{};
-  l.bq = round_up(bq, Vec::W);
+  // A head shorter than a block gets a block of its own length: padding rows cost strided
+  // stores in the packs and rows in every product.
+  l.bq = round_up(std::min(bq, p.nq), Vec::W);
   l.nqb = (p.nq + l.bq - 1) / l.bq;
   l.dp = round_up(p.d, Vec::W);
   l.pad = l.dp != p.d;
@@ -329,15 +362,17 @@ void backward_head(const FlashParams& p, const float* q, const float* k, const f
   constexpr int W = Vec::W;
   const BackwardLayout L = backward_layout(p, bq_in, bk);
   const int64_t D = p.d, nq = p.nq, nk = p.nk, bq = L.bq, dp = L.dp;
-  const float* qh = q + bh * nq * D;
-  const float* kh = k + bh * nk * D;
-  const float* vh = v + bh * nk * D;
-  const float* oh = out + bh * nq * D;
-  const float* doh = dout + bh * nq * D;
+  // Row strides: q and dq, k and dk, v and dv, out and dout share a layout.
+  const int64_t ldq = p.q_rows.n, ldk = p.k_rows.n, ldv = p.v_rows.n, ldo = p.out_rows.n;
+  const float* qh = q + head_start(p, p.q_rows, bh);
+  const float* kh = k + head_start(p, p.k_rows, bh);
+  const float* vh = v + head_start(p, p.v_rows, bh);
+  const float* oh = out + head_start(p, p.out_rows, bh);
+  const float* doh = dout + head_start(p, p.out_rows, bh);
   const float* lh = lse + bh * nq;
-  float* dqh = dq + bh * nq * D;
-  float* dkh = dk + bh * nk * D;
-  float* dvh = dv + bh * nk * D;
+  float* dqh = dq + head_start(p, p.q_rows, bh);
+  float* dkh = dk + head_start(p, p.k_rows, bh);
+  float* dvh = dv + head_start(p, p.v_rows, bh);
 
   float* qt = ws + L.qt;    // per query block: Qᵀ·scale [D][bq]
   float* dot = ws + L.dot;  // per query block: dOᵀ [D][bq]
@@ -345,6 +380,7 @@ void backward_head(const FlashParams& p, const float* q, const float* k, const f
   const float* qp = L.pad ? ws + L.qp : qh;
   const float* dop = L.pad ? ws + L.dop : doh;
   float* dqa = L.pad ? ws + L.dq : dqh;
+  const int64_t ldqp = L.pad ? dp : ldq, ldop = L.pad ? dp : ldo, lddq = L.pad ? dp : ldq;
   float* lse_s = ws + L.lse;  // lse, +inf for a row with no attended key (its P is then 0)
   float* delta = ws + L.delta;
   float* dka = ws + L.dk;
@@ -357,11 +393,11 @@ void backward_head(const FlashParams& p, const float* q, const float* k, const f
     const int64_t i0 = qb * bq, rows = std::min(bq, nq - i0);
     float* qtb = qt + qb * D * bq;
     float* dotb = dot + qb * D * bq;
-    transpose(qh + i0 * D, D, qtb, bq, rows, D, p.scale);
-    transpose(doh + i0 * D, D, dotb, bq, rows, D, 1.0f);
+    transpose(qh + i0 * ldq, ldq, qtb, bq, rows, D, p.scale);
+    transpose(doh + i0 * ldo, ldo, dotb, bq, rows, D, 1.0f);
     for (int64_t i = 0; i < rows; ++i) {
-      const float* dr = doh + (i0 + i) * D;
-      const float* orow = oh + (i0 + i) * D;
+      const float* dr = doh + (i0 + i) * ldo;
+      const float* orow = oh + (i0 + i) * ldo;
       float dl = 0.0f;
       for (int64_t d = 0; d < D; ++d) dl += dr[d] * orow[d];
       delta[i0 + i] = dl;
@@ -378,22 +414,23 @@ void backward_head(const FlashParams& p, const float* q, const float* k, const f
     float* dopw = ws + L.dop;
     for (int64_t i = 0; i < nq; ++i)
       for (int64_t d = 0; d < dp; ++d) {
-        qpw[i * dp + d] = d < D ? qh[i * D + d] : 0.0f;
-        dopw[i * dp + d] = d < D ? doh[i * D + d] : 0.0f;
+        qpw[i * dp + d] = d < D ? qh[i * ldq + d] : 0.0f;
+        dopw[i * dp + d] = d < D ? doh[i * ldo + d] : 0.0f;
       }
   }
-  std::fill(dqa, dqa + nq * dp, 0.0f);
+  for (int64_t i = 0; i < nq; ++i) std::fill(dqa + i * lddq, dqa + i * lddq + dp, 0.0f);
 
   int64_t kv_end = key_end(p, bh);
   if (p.causal) kv_end = std::min(kv_end, nq);  // keys j >= Nq are seen by no query
   for (int64_t j0 = 0; j0 < kv_end; j0 += bk) {
     const int64_t jn = std::min(bk, kv_end - j0);
-    const float* kp = kh + j0 * D;  // [jn][dp]
+    const float* kp = kh + j0 * ldk;  // [jn][dp], ld ldkp
+    int64_t ldkp = ldk;
     if (L.pad) {
       float* kpw = ws + L.kp;
       for (int64_t j = 0; j < jn; ++j)
-        for (int64_t d = 0; d < dp; ++d) kpw[j * dp + d] = d < D ? kp[j * D + d] : 0.0f;
-      kp = kpw;
+        for (int64_t d = 0; d < dp; ++d) kpw[j * dp + d] = d < D ? kp[j * ldk + d] : 0.0f;
+      kp = kpw, ldkp = dp;
     }
     std::fill(dka, dka + jn * dp, 0.0f);
     std::fill(dva, dva + jn * dp, 0.0f);
@@ -403,8 +440,8 @@ void backward_head(const FlashParams& p, const float* q, const float* k, const f
       const bool diag = p.causal && j0 + jn - 1 > i0;
       const int64_t dg = i0 - j0;
       const Tri tri = diag ? Tri::n_keys : Tri::none;
-      gemm<false>(mp, jn, D, qt + qb * D * bq, bq, kh + j0 * D, D, st, bq, false, tri, dg);
-      gemm<false>(mp, jn, D, dot + qb * D * bq, bq, vh + j0 * D, D, dpt, bq, false, tri, dg);
+      gemm<false>(mp, jn, D, qt + qb * D * bq, bq, kh + j0 * ldk, ldk, st, bq, false, tri, dg);
+      gemm<false>(mp, jn, D, dot + qb * D * bq, bq, vh + j0 * ldv, ldv, dpt, bq, false, tri, dg);
       if (p.bias) add_bias(p, bh, i0, rows, j0, jn, st, bq);
       if (diag) mask_causal(i0, mp, j0, jn, st, bq);
       const bool drop = p.dropout_p > 0.0f;
@@ -437,20 +474,22 @@ void backward_head(const FlashParams& p, const float* q, const float* k, const f
       }
       // dV += (P∘Z)ᵀ·dO, dK += dSᵀ·Q (lanes over d), dQ += dS·K.
       const Tri by_query = diag ? Tri::k_queries : Tri::none;
-      gemm<false>(dp, jn, rows, dop + i0 * dp, dp, st, bq, dva, dp, true, by_query, dg);
-      gemm<false>(dp, jn, rows, qp + i0 * dp, dp, dpt, bq, dka, dp, true, by_query, dg);
-      gemm<true>(dp, rows, jn, kp, dp, dpt, bq, dqa + i0 * dp, dp, true,
+      gemm<false>(dp, jn, rows, dop + i0 * ldop, ldop, st, bq, dva, dp, true, by_query, dg);
+      gemm<false>(dp, jn, rows, qp + i0 * ldqp, ldqp, dpt, bq, dka, dp, true, by_query, dg);
+      gemm<true>(dp, rows, jn, kp, ldkp, dpt, bq, dqa + i0 * lddq, lddq, true,
                  diag ? Tri::k_keys_by_n : Tri::none, dg);
     }
     for (int64_t j = 0; j < jn; ++j) {
-      std::memcpy(dkh + (j0 + j) * D, dka + j * dp, D * sizeof(float));
-      std::memcpy(dvh + (j0 + j) * D, dva + j * dp, D * sizeof(float));
+      std::memcpy(dkh + (j0 + j) * ldk, dka + j * dp, D * sizeof(float));
+      std::memcpy(dvh + (j0 + j) * ldv, dva + j * dp, D * sizeof(float));
     }
   }
-  std::fill(dkh + kv_end * D, dkh + nk * D, 0.0f);
-  std::fill(dvh + kv_end * D, dvh + nk * D, 0.0f);
+  for (int64_t j = kv_end; j < nk; ++j) {
+    std::fill(dkh + j * ldk, dkh + j * ldk + D, 0.0f);
+    std::fill(dvh + j * ldv, dvh + j * ldv + D, 0.0f);
+  }
   if (L.pad)
-    for (int64_t i = 0; i < nq; ++i) std::memcpy(dqh + i * D, dqa + i * dp, D * sizeof(float));
+    for (int64_t i = 0; i < nq; ++i) std::memcpy(dqh + i * ldq, dqa + i * dp, D * sizeof(float));
 }
 
 #undef FLASH_INLINE
