@@ -38,6 +38,11 @@ BENCHES = {
         "peer": [PYTHON, "bench/peers/attention_torch.py"],
         "runs": [(2, "")],
     },
+    "text": {
+        "focus": ["{build}/bench/text_bench"],
+        "peer": [PYTHON, "bench/peers/text_torch.py"],
+        "runs": [(2, "")],
+    },
 }
 
 
