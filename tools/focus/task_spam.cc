@@ -113,6 +113,7 @@ class SpamTask : public Task {
     topt.seed = seed;
     const int64_t limit = r.integer("limit", 0, 0);
     const std::string tok_path = (fs::path(ctx.model_dir) / "tokenizer.model").string();
+    r.finish();  // a typo fails now, not after parsing the corpus and fitting the tokenizer
 
     Splits s;
     s.class_names = kClasses;
