@@ -664,6 +664,9 @@ std::string Mail::as_text() const {
   std::string t;
   if (!subject.empty()) t += "Subject: " + subject + "\n";
   if (!from.empty()) t += "From: " + from + "\n";
+  if (!to.empty()) t += "To: " + to + "\n";
+  if (!mailer.empty()) t += "Mailer: " + mailer + "\n";
+  if (!content_type.empty()) t += "Type: " + content_type + "\n";
   if (!t.empty()) t += "\n";
   return t + body;
 }
@@ -679,6 +682,13 @@ Mail parse_mail(std::string_view raw, int max_depth) {
     mail.subject = decode_header_words(*s, &mail.unknown_charsets);
   if (const std::string* f = top.find("From"))
     mail.from = decode_header_words(*f, &mail.unknown_charsets);
+  if (const std::string* t = top.find("To"))
+    mail.to = decode_header_words(*t, &mail.unknown_charsets);
+  const std::string* mailer = top.find("X-Mailer");
+  if (!mailer) mailer = top.find("User-Agent");
+  if (mailer) mail.mailer = decode_header_words(*mailer, &mail.unknown_charsets);
+  if (const std::string* ct = top.find("Content-Type"))
+    mail.content_type = parse_content_type(*ct).type;
   walk(raw, mail, 0, std::max(max_depth, 0), "part 1", nullptr);
   return mail;
 }

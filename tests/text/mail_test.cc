@@ -206,3 +206,16 @@ TEST(Mail, GarbageNeverCrashes) {
     EXPECT_TRUE(is_valid_utf8(m.as_text()));
   }
 }
+
+TEST(Mail, HeaderLinesTheClassifierReads) {
+  Mail m = parse_mail(
+      "To: bob@example.org\nX-Mailer: Mutt/1.4\nFrom: a@b\nSubject: s\n"
+      "Content-Type: Text/HTML; charset=us-ascii\n\n<p>hi</p>\n");
+  EXPECT_EQ(m.to, "bob@example.org");
+  EXPECT_EQ(m.mailer, "Mutt/1.4");
+  EXPECT_EQ(m.content_type, "text/html");
+  EXPECT_EQ(m.as_text(),
+            "Subject: s\nFrom: a@b\nTo: bob@example.org\nMailer: Mutt/1.4\nType: text/html\n\nhi");
+  Mail ua = parse_mail("User-Agent: KMail\n\nx\n");
+  EXPECT_EQ(ua.mailer, "KMail");
+}
