@@ -22,7 +22,7 @@ struct TokenizerOptions {
   int64_t vocab = 8000;                // pieces, including <pad> (id 0) and <unk> (id 1)
   std::string model = "unigram";       // unigram | bpe
   double character_coverage = 0.9995;  // rarer characters become <unk>
-  bool byte_fallback = true;         // unknown characters as UTF-8 byte pieces; vocab >= 300
+  bool byte_fallback = true;           // unknown characters as UTF-8 byte pieces; vocab >= 300
   uint64_t seed = 1;
   int threads = 2;
   // Sentences (lines of the texts) sampled for training; 0: all.

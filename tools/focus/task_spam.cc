@@ -174,8 +174,11 @@ class SpamTask : public Task {
       malformed += !m.problems.empty();
       unknown_charset += !m.unknown_charsets.empty();
       for (const auto& p : m.problems) {
+        // Counted by kind: "part 1.2: bad base64 in part 1.2" -> "bad base64".
         const size_t colon = p.find(": ");
-        ++problems[colon == std::string::npos ? p : p.substr(colon + 2)];
+        std::string kind = colon == std::string::npos ? p : p.substr(colon + 2);
+        if (const size_t in = kind.find(" in part "); in != std::string::npos) kind.resize(in);
+        ++problems[kind];
       }
     }
 
