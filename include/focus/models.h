@@ -21,7 +21,13 @@ struct SequenceClassifierOptions {
   int64_t vocab = 0, max_len = 0, classes = 0;
   int64_t dim = 64, depth = 2, heads = 4, mlp_ratio = 2;
   float dropout = 0.0f;
-  std::string pool = "cls";  // "cls" (a learned class token) or "mean"
+  // "cls" (a learned class token), "mean" (over the unpadded positions) or "soft" (soft-attention
+  // pooling, attention::SoftAttention, masked to the unpadded positions).
+  std::string pool = "cls";
+  // Token id of padding (rows are padded on the right), or -1: no padding. With padding, keys at
+  // padded positions are masked (sdpa's key_lengths), pooling ignores them, and each batch is cut
+  // to its longest row, so a padded row gives the logits it gives alone.
+  int32_t pad_id = -1;
 };
 
 // A transformer encoder over token ids: embedding + learned positions (+ class token), pre-norm
@@ -31,9 +37,17 @@ class SequenceClassifier : public Classifier {
   SequenceClassifier(const SequenceClassifierOptions& opt, Generator& gen = default_generator());
   Tensor operator()(const Tensor& ids) const override;
   int64_t classes() const override { return opt_.classes; }
+  const SequenceClassifierOptions& options() const { return opt_; }
+
+  // How much the prediction drew on each input token: ids [B,N] -> f32 [B,N], each row summing to
+  // 1 over its unpadded tokens (0 at padding). pool "soft": the pooling weights; "cls": the class
+  // token's row of the attention rollout over all layers; "mean": the rollout's rows averaged
+  // over the unpadded queries. No gradients.
+  Tensor token_attention(const Tensor& ids) const;
 
  private:
   SequenceClassifierOptions opt_;
+  std::shared_ptr<attention::SoftAttention> soft_;
   std::shared_ptr<nn::Embedding> embed_;
   std::shared_ptr<nn::LearnedPositions> pos_;
   Tensor cls_;

@@ -32,6 +32,12 @@ struct FitOptions {
   int64_t step_epochs = 10;  // step: decay every this many epochs
   float gamma = 0.1f;        // step and plateau: the decay factor
   float label_smoothing = 0.0f;
+  // Loss weight per class against imbalance: each example's loss is weighted by its class's weight
+  // and the batch's loss divided by the sum of those weights (torch's cross_entropy(weight=) when
+  // label_smoothing is 0). Empty: all 1. Config "class_weights": "none", "balanced" (n / (C·n_c)
+  // from the training labels, computed by fit()) or a list "1,3.5".
+  std::vector<float> class_weights;
+  bool balanced_weights = false;
   float clip = 1.0f;       // global gradient norm; 0: off
   int64_t accumulate = 1;  // micro-batches per optimiser step
   int64_t patience =

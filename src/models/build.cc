@@ -51,7 +51,8 @@ std::unique_ptr<Classifier> build_sequence_transformer(config::Reader& r,
   o.heads = r.integer("heads", 4, 1, 1024);
   o.mlp_ratio = r.integer("mlp_ratio", 2, 1, 64);
   o.dropout = float(r.number("dropout", 0.0, 0.0, 0.99));
-  o.pool = r.string("pool", "cls", {"cls", "mean"});
+  o.pool = r.string("pool", "cls", {"cls", "mean", "soft"});
+  if (input.contains("pad")) o.pad_id = int32_t(input_int(input, "pad", "sequence_transformer"));
   if (o.dim % o.heads != 0)
     throw config::ConfigError(detail::cat("config: model.dim ", o.dim, " must be a multiple of ",
                                           "model.heads ", o.heads));

@@ -1,14 +1,50 @@
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "focus/attention.h"
+#include "focus/autograd.h"
 #include "focus/models.h"
 
 namespace focus::models {
+namespace {
+
+constexpr const char* kOp = "sequence_classifier";
+
+// Unpadded length of each right-padded row: one past its last non-pad token.
+std::vector<int32_t> row_lengths(const Tensor& ids, int32_t pad) {
+  const Tensor c = ids.contiguous();
+  const int64_t b = c.size(0), n = c.size(1);
+  const int32_t* p = c.data_i32();
+  std::vector<int32_t> lens(size_t(b), 0);
+  for (int64_t i = 0; i < b; ++i)
+    for (int64_t j = n; j > 0; --j)
+      if (p[i * n + j - 1] != pad) {
+        lens[size_t(i)] = int32_t(j);
+        break;
+      }
+  return lens;
+}
+
+// mask[b, j] = 1 for j < lens[b], else 0: f32 [B,N].
+Tensor length_mask(const std::vector<int32_t>& lens, int64_t n) {
+  std::vector<float> m(lens.size() * size_t(n), 0.0f);
+  for (size_t i = 0; i < lens.size(); ++i)
+    std::fill(m.begin() + int64_t(i) * n, m.begin() + int64_t(i) * n + lens[i], 1.0f);
+  return Tensor::from_vector(m, {int64_t(lens.size()), n});
+}
+
+}  // namespace
 
 SequenceClassifier::SequenceClassifier(const SequenceClassifierOptions& opt, Generator& gen)
     : opt_(opt) {
-  FOCUS_CHECK(opt.vocab >= 1 && opt.max_len >= 1 && opt.classes >= 2,
-              "sequence_classifier: ", "vocab ", opt.vocab, ", max_len ", opt.max_len,
-              " and classes ", opt.classes, " must be >= 1, >= 1 and >= 2");
-  FOCUS_CHECK(opt.pool == "cls" || opt.pool == "mean", "sequence_classifier: pool must be 'cls' ",
-              "or 'mean', got '", opt.pool, "'");
+  FOCUS_CHECK(opt.vocab >= 1 && opt.max_len >= 1 && opt.classes >= 2, kOp, ": vocab ", opt.vocab,
+              ", max_len ", opt.max_len, " and classes ", opt.classes,
+              " must be >= 1, >= 1 and >= 2");
+  FOCUS_CHECK(opt.pool == "cls" || opt.pool == "mean" || opt.pool == "soft", kOp,
+              ": pool must be 'cls', 'mean' or 'soft', got '", opt.pool, "'");
+  FOCUS_CHECK(opt.pad_id >= -1 && opt.pad_id < opt.vocab, kOp, ": pad id ", opt.pad_id,
+              " outside [-1, ", opt.vocab, ")");
   embed_ = register_module("embed", std::make_shared<nn::Embedding>(opt.vocab, opt.dim, gen));
   const int64_t positions = opt.max_len + (opt.pool == "cls" ? 1 : 0);
   pos_ = register_module("pos", std::make_shared<nn::LearnedPositions>(positions, opt.dim, gen));
@@ -27,22 +63,101 @@ SequenceClassifier::SequenceClassifier(const SequenceClassifierOptions& opt, Gen
                                                             .name = "blocks." + std::to_string(i)},
                                            gen)));
   norm_ = register_module("norm", std::make_shared<nn::LayerNorm>(opt.dim));
+  if (opt.pool == "soft") {
+    soft_ = std::make_shared<attention::SoftAttention>(
+        attention::SoftAttentionOptions{.dim = opt.dim, .score = attention::Score::additive}, gen);
+    // The same tensors, registered: optimisers and checkpoints update soft_'s in place.
+    for (auto& [name, t] : soft_->named_parameters()) register_parameter("pool." + name, t);
+  }
   head_ = register_module(
       "head", std::make_shared<nn::Linear>(opt.dim, opt.classes, nn::LinearOptions{}, gen));
 }
 
-Tensor SequenceClassifier::operator()(const Tensor& ids) const {
-  FOCUS_CHECK(ids.dtype() == DType::i32 && ids.dim() == 2 && ids.size(1) <= opt_.max_len,
-              "sequence_classifier: expected i32 ids [B,N] with N <= ", opt_.max_len, ", got ",
-              dtype_name(ids.dtype()), " ", ids.shape());
-  const int64_t b = ids.size(0);
+Tensor SequenceClassifier::operator()(const Tensor& ids_in) const {
+  FOCUS_CHECK(ids_in.dtype() == DType::i32 && ids_in.dim() == 2 && ids_in.size(1) >= 1 &&
+                  ids_in.size(1) <= opt_.max_len,
+              kOp, ": expected i32 ids [B,N] with 1 <= N <= ", opt_.max_len, ", got ",
+              dtype_name(ids_in.dtype()), " ", ids_in.shape());
+  const int64_t b = ids_in.size(0);
+  Tensor ids = ids_in;
+  std::vector<int32_t> lens;
+  Tensor key_lengths;  // i32 [B], counting the class token
+  const int64_t offset = cls_.defined() ? 1 : 0;
+  if (opt_.pad_id >= 0) {
+    lens = row_lengths(ids_in, opt_.pad_id);
+    // Positions past every row's end change nothing but cost time: cut the batch there.
+    const int64_t longest = std::max<int64_t>(1, *std::max_element(lens.begin(), lens.end()));
+    if (longest < ids.size(1)) ids = ids.slice(1, 0, longest).contiguous();
+    std::vector<int32_t> keys(lens);
+    for (auto& k : keys) k += int32_t(offset);
+    key_lengths = Tensor::from_indices(keys, {b});
+  }
+  const int64_t n = ids.size(1);
   Tensor x = (*embed_)(ids);                                              // [B,N,D]
   if (cls_.defined()) x = concat({cls_.expand({b, 1, opt_.dim}), x}, 1);  // [B,1+N,D]
   x = (*pos_)(x);
-  for (const auto& block : blocks_) x = (*block)(x);
+  for (const auto& block : blocks_) x = (*block)(x, key_lengths);
   x = (*norm_)(x);
-  Tensor pooled = cls_.defined() ? x.slice(1, 0, 1).squeeze(1) : mean(x, {1});  // [B,D]
+  Tensor pooled;  // [B,D]
+  if (cls_.defined()) {
+    pooled = x.slice(1, 0, 1).squeeze(1);
+  } else if (soft_) {
+    pooled = (*soft_)(x, lens.empty() ? Tensor() : length_mask(lens, n)).output;
+  } else if (lens.empty()) {
+    pooled = mean(x, {1});
+  } else {
+    std::vector<float> inv(lens.size());
+    for (size_t i = 0; i < lens.size(); ++i) inv[i] = 1.0f / float(std::max(lens[i], 1));
+    Tensor mask = length_mask(lens, n).reshape({b, n, 1});           // [B,N,1]
+    pooled = sum(x * mask, {1}) * Tensor::from_vector(inv, {b, 1});  // [B,D]
+  }
   return (*head_)(pooled);
+}
+
+Tensor SequenceClassifier::token_attention(const Tensor& ids) const {
+  autograd::NoGradGuard no_grad;
+  attention::Capture capture;
+  (*this)(ids);
+  const int64_t b = ids.size(0), n_in = ids.size(1);
+  std::vector<int32_t> lens =
+      opt_.pad_id >= 0 ? row_lengths(ids, opt_.pad_id) : std::vector<int32_t>(size_t(b), n_in);
+  std::vector<float> out(size_t(b * n_in), 0.0f);
+  std::vector<Tensor> layers;
+  Tensor soft;
+  for (const auto& m : capture.maps()) {
+    if (m.layer.rfind("soft_attention", 0) == 0)
+      soft = m.probs;  // [B,1,1,N]
+    else
+      layers.push_back(m.probs);  // [B,H,N',N']
+  }
+  if (soft_) {
+    FOCUS_CHECK(soft.defined(), kOp, ": soft pooling recorded no weights");
+    const int64_t n = soft.size(3);
+    const Tensor w = soft.contiguous();
+    for (int64_t i = 0; i < b; ++i)
+      for (int64_t j = 0; j < n; ++j) out[size_t(i * n_in + j)] = w.data()[i * n + j];
+  } else {
+    FOCUS_CHECK(!layers.empty(), kOp, ": no attention maps were recorded");
+    const Tensor r = attention::rollout(layers).contiguous();  // [B,N',N']
+    const int64_t np = r.size(1), offset = cls_.defined() ? 1 : 0;
+    for (int64_t i = 0; i < b; ++i) {
+      const float* ri = r.data() + i * np * np;
+      const int64_t len = lens[size_t(i)];
+      double total = 0;
+      for (int64_t j = 0; j < len; ++j) {
+        double a = 0;
+        if (cls_.defined()) {
+          a = ri[offset + j];  // row 0: the class token
+        } else {
+          for (int64_t q = 0; q < len; ++q) a += ri[q * np + j];
+        }
+        out[size_t(i * n_in + j)] = float(a);
+        total += a;
+      }
+      for (int64_t j = 0; j < len && total > 0; ++j) out[size_t(i * n_in + j)] /= float(total);
+    }
+  }
+  return Tensor::from_vector(out, {b, n_in});
 }
 
 }  // namespace focus::models

@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 #include "focus/attention.h"
 #include "focus/autograd.h"
@@ -79,6 +81,24 @@ FitOptions fit_options(config::Reader& r) {
   o.step_epochs = r.integer("step_epochs", o.step_epochs, 1, 1 << 20);
   o.gamma = float(r.number("gamma", o.gamma, 0.0, 1.0));
   o.label_smoothing = float(r.number("label_smoothing", o.label_smoothing, 0.0, 1.0));
+  {
+    const std::string w = r.string("class_weights", "none");
+    if (w == "balanced") {
+      o.balanced_weights = true;
+    } else if (w != "none") {
+      std::stringstream ss(w);
+      for (std::string item; std::getline(ss, item, ',');) {
+        char* end = nullptr;
+        const double v = std::strtod(item.c_str(), &end);
+        if (item.empty() || *end != '\0' || !(v >= 0.0) || !std::isfinite(v))
+          throw config::ConfigError(
+              "config: train.class_weights must be \"none\", \"balanced\" or "
+              "a list of weights >= 0 like \"1,3.5\", got \"" +
+              w + "\"");
+        o.class_weights.push_back(float(v));
+      }
+    }
+  }
   o.clip = float(r.number("clip", o.clip, 0.0, 1e9));
   o.accumulate = r.integer("accumulate", o.accumulate, 1, 1 << 16);
   o.patience = r.integer("patience", o.patience, 0, 1 << 20);
@@ -132,6 +152,23 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
                                   .transform = opt.transform});
   const int64_t micro_per_epoch = loader.batches_per_epoch();
   FOCUS_CHECK(micro_per_epoch > 0, "fit: the training set is empty");
+  std::vector<float> class_weights = opt.class_weights;
+  if (opt.balanced_weights) {
+    std::vector<int64_t> counts(size_t(model.classes()), 0);
+    for (int64_t i = 0; i < train_set->size(); ++i) {
+      const int32_t y = train_set->get(i).label;
+      FOCUS_CHECK(y >= 0 && y < model.classes(), "fit: training label ", y, " of example ", i,
+                  " outside [0, ", model.classes(), ")");
+      ++counts[size_t(y)];
+    }
+    class_weights.assign(counts.size(), 0.0f);
+    for (size_t c = 0; c < counts.size(); ++c)
+      if (counts[c] > 0)
+        class_weights[c] =
+            float(double(train_set->size()) / (double(counts.size()) * double(counts[c])));
+  }
+  FOCUS_CHECK(class_weights.empty() || int64_t(class_weights.size()) == model.classes(),
+              "fit: ", class_weights.size(), " class weights for ", model.classes(), " classes");
   const int64_t steps_per_epoch = (micro_per_epoch + opt.accumulate - 1) / opt.accumulate;
   const int64_t total_steps = opt.epochs * steps_per_epoch;
   const nn::NamedTensors params = model.named_parameters();
@@ -199,7 +236,20 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
     float grad_norm = 0.0f, last_loss = 0.0f;
     while (!stop && loader.next(batch)) {
       Tensor logits = model(batch.x);
-      Tensor loss = cross_entropy(logits, batch.y, {.label_smoothing = opt.label_smoothing});
+      Tensor loss;
+      if (class_weights.empty()) {
+        loss = cross_entropy(logits, batch.y, {.label_smoothing = opt.label_smoothing});
+      } else {
+        const int64_t n = batch.y.size(0);
+        std::vector<float> w(static_cast<size_t>(n), 0.0f);
+        double w_sum = 0;
+        for (int64_t i = 0; i < n; ++i)
+          w_sum += w[size_t(i)] = class_weights[size_t(batch.y.data_i32()[i])];
+        Tensor per = cross_entropy(
+            logits, batch.y,
+            {.label_smoothing = opt.label_smoothing, .reduction = Reduction::none});  // [B]
+        loss = sum(per * Tensor::from_vector(w, {n})) * float(w_sum > 0 ? 1.0 / w_sum : 0.0);
+      }
       if (opt.accumulate > 1) loss = loss * (1.0f / float(opt.accumulate));
       loss.backward();
       last_loss = loss.item() * float(opt.accumulate);

@@ -1,0 +1,63 @@
+// Class weights in the training loss (train.class_weights): parsing, and their effect: a class
+// with weight 0 contributes nothing, so a model trained with weights [0, 1] predicts class 1 for
+// everything, and [1, 0] class 0.
+#include <gtest/gtest.h>
+
+#include "focus/config.h"
+#include "focus/models.h"
+#include "focus/trainer.h"
+
+using namespace focus;
+
+TEST(ClassWeights, Parsing) {
+  auto parse = [](const nlohmann::json& j) {
+    config::Reader r(j, "train");
+    train::FitOptions o = train::fit_options(r);
+    r.finish();
+    return o;
+  };
+  EXPECT_TRUE(parse({}).class_weights.empty());
+  EXPECT_FALSE(parse({}).balanced_weights);
+  EXPECT_TRUE(parse({{"class_weights", "balanced"}}).balanced_weights);
+  EXPECT_EQ(parse({{"class_weights", "1,3.5"}}).class_weights, (std::vector<float>{1.0f, 3.5f}));
+  EXPECT_THROW(parse({{"class_weights", "1,x"}}), config::ConfigError);
+  EXPECT_THROW(parse({{"class_weights", "-1,2"}}), config::ConfigError);
+  EXPECT_THROW(parse({{"class_weights", "1,,2"}}), config::ConfigError);
+}
+
+namespace {
+
+// Predictions of a small model trained on random ids with random balanced labels, under weights.
+std::vector<int64_t> trained_confusion(const std::vector<float>& weights) {
+  Generator gen(4);
+  const int64_t n = 128, len = 6;
+  Tensor u = Tensor::uniform({n, len}, 0.0f, 19.99f, gen);
+  std::vector<int32_t> ids(static_cast<size_t>(n * len)), labels(static_cast<size_t>(n));
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t(u.data()[i]);
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t(i % 2);
+  auto data = std::make_shared<data::TensorDataset>(Tensor::from_indices(ids, {n, len}), labels);
+  models::SequenceClassifier model(
+      {.vocab = 20, .max_len = len, .classes = 2, .dim = 16, .depth = 1, .heads = 2}, gen);
+  train::FitOptions opt;
+  opt.epochs = 2;
+  opt.batch = 32;
+  opt.lr = 0.01f;
+  opt.progress = false;
+  opt.class_weights = weights;
+  train::fit(model, data, data, opt);
+  model.eval();
+  return train::evaluate(model, data).confusion;
+}
+
+}  // namespace
+
+TEST(ClassWeights, ZeroWeightClassIsNeverPredicted) {
+  const auto only1 = trained_confusion({0.0f, 1.0f});  // [true][predicted]
+  EXPECT_EQ(only1[0] + only1[2], 0);                   // nothing predicted as class 0
+  const auto only0 = trained_confusion({1.0f, 0.0f});
+  EXPECT_EQ(only0[1] + only0[3], 0);  // nothing predicted as class 1
+}
+
+TEST(ClassWeights, WrongCountIsAnError) {
+  EXPECT_THROW(trained_confusion({1.0f, 1.0f, 1.0f}), Error);
+}

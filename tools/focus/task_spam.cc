@@ -1,0 +1,358 @@
+// The spam task: the SpamAssassin public corpus (scripts/fetch_spam.sh), mails parsed to text
+// (focus/mail.h), a sentencepiece tokeniser trained on the training split only and saved in the
+// model directory, token ids padded with 0. Labels: 0 ham, 1 spam. Predict reads a mail file.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "app.h"
+#include "focus/mail.h"
+#include "focus/tokenizer.h"
+#include "spam_view.h"
+
+namespace focus::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kClasses = {"ham", "spam"};
+
+// The mail files of one split, with their token ids and labels.
+class MailSet : public data::Dataset {
+ public:
+  MailSet(Tensor ids, std::vector<int32_t> labels, std::vector<std::string> paths)
+      : set_(std::move(ids), std::move(labels)), paths_(std::move(paths)) {}
+  int64_t size() const override { return set_.size(); }
+  data::Example get(int64_t i) const override { return set_.get(i); }
+  const std::vector<int32_t>& labels() const { return set_.labels(); }
+  const std::string& path(int64_t i) const { return paths_[size_t(i)]; }
+
+ private:
+  data::TensorDataset set_;
+  std::vector<std::string> paths_;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  FOCUS_CHECK(in.good(), "spam: cannot read '", path, "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  FOCUS_CHECK(!in.bad(), "spam: reading '", path, "' failed");
+  return ss.str();
+}
+
+void write_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    FOCUS_CHECK(out.good(), "spam: cannot write '", tmp, "' (", text.size(), " bytes)");
+  }
+  fs::rename(tmp, path);
+}
+
+std::string default_corpus() {
+  const char* cache = std::getenv("FOCUS_CACHE");
+  return (fs::path(cache && *cache ? cache : ".cache") / "spam" / "data").string();
+}
+
+// The text the model reads: subject, sender and body, cut at max_chars bytes (on a UTF-8
+// character boundary) so that very long mails cost nothing past what is read.
+std::string mail_text(const std::string& raw, int64_t max_chars, data::Mail* parsed = nullptr) {
+  data::Mail m = data::parse_mail(raw);
+  std::string t = m.as_text();
+  if (int64_t(t.size()) > max_chars) {
+    size_t cut = size_t(max_chars);
+    while (cut > 0 && (static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) --cut;
+    t.resize(cut);
+  }
+  if (parsed) *parsed = std::move(m);
+  return t;
+}
+
+struct Settings {
+  int64_t length, max_chars;
+};
+
+// Ids [N, length] padded with Tokenizer::kPad.
+Tensor encode_all(const data::Tokenizer& tok, const std::vector<std::string>& texts, int64_t length,
+                  int64_t* truncated, double* mean_pieces) {
+  std::vector<int32_t> ids(texts.size() * size_t(length), data::Tokenizer::kPad);
+  int64_t cut = 0;
+  double total = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const std::vector<int32_t> t = tok.encode(texts[i]);
+    total += double(t.size());
+    cut += int64_t(t.size()) > length;
+    std::copy_n(t.begin(), std::min<size_t>(t.size(), size_t(length)),
+                ids.begin() + int64_t(i) * length);
+  }
+  if (truncated) *truncated = cut;
+  if (mean_pieces) *mean_pieces = texts.empty() ? 0.0 : total / double(texts.size());
+  return Tensor::from_indices(ids, {int64_t(texts.size()), length});
+}
+
+class SpamTask : public Task {
+ public:
+  Splits load(config::Reader& r, const TaskContext& ctx) const override {
+    const std::string corpus = r.string("path", default_corpus());
+    const int64_t length = r.integer("length", 256, 8, 1 << 16);
+    const int64_t max_chars = r.integer("max_chars", 20000, 64, int64_t(1) << 30);
+    data::TokenizerOptions topt;
+    topt.vocab = r.integer("vocab", 8000, 300, 1 << 20);
+    topt.model = r.string("tokenizer", "unigram", {"unigram", "bpe"});
+    const float val_frac = float(r.number("validation", 0.1, 0.01, 0.5));
+    const float test_frac = float(r.number("test", 0.2, 0.01, 0.5));
+    const uint64_t seed = uint64_t(r.integer("seed", 7, 0));
+    topt.seed = seed;
+    const int64_t limit = r.integer("limit", 0, 0);
+    const std::string tok_path = (fs::path(ctx.model_dir) / "tokenizer.model").string();
+    r.finish();  // a typo fails now, not after parsing the corpus and fitting the tokenizer
+
+    Splits s;
+    s.class_names = kClasses;
+    if (!ctx.need_data) {
+      const data::Tokenizer tok = data::Tokenizer::load(tok_path);
+      s.input = input_json(tok, length, max_chars);
+      return s;
+    }
+
+    // Every mail, in a fixed order: group by group, file names sorted.
+    if (!fs::is_directory(corpus))
+      throw Error("spam: corpus folder '" + corpus +
+                  "' does not exist; run scripts/fetch_spam.sh (or set data.path / FOCUS_CACHE)");
+    std::vector<std::string> paths;
+    std::vector<int32_t> labels;
+    for (const auto& entry : fs::directory_iterator(corpus)) {
+      if (!entry.is_directory()) continue;
+      const std::string group = entry.path().filename().string();
+      const bool spam = group.rfind("spam", 0) == 0, ham = group.find("ham") != std::string::npos;
+      if (!spam && !ham) continue;
+      for (const auto& f : fs::directory_iterator(entry.path()))
+        if (f.path().extension() == ".txt") paths.push_back(f.path().string());
+    }
+    FOCUS_CHECK(!paths.empty(), "spam: no mails (*.txt under spam*/ and *ham*/) in '", corpus,
+                "'; run scripts/fetch_spam.sh");
+    std::sort(paths.begin(), paths.end());
+    for (const auto& p : paths)
+      labels.push_back(fs::path(p).parent_path().filename().string().rfind("spam", 0) == 0);
+
+    // A stratified subset (tests train on a few hundred mails), then test, then validation.
+    std::vector<int64_t> all(paths.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = int64_t(i);
+    if (limit > 0 && limit < int64_t(paths.size())) {
+      const float keep = float(limit) / float(paths.size());
+      all = data::split(int64_t(paths.size()), keep, seed + 100, labels).second;
+    }
+    auto pick = [](const std::vector<int64_t>& idx, const auto& v) {
+      std::remove_cvref_t<decltype(v)> out;
+      for (int64_t i : idx) out.push_back(v[size_t(i)]);
+      return out;
+    };
+    paths = pick(all, paths);
+    labels = pick(all, labels);
+    const int64_t n = int64_t(paths.size());
+    auto [rest, test] = data::split(n, test_frac, seed, labels);
+    const std::vector<int32_t> rest_labels = pick(rest, labels);
+    auto [train_in_rest, val_in_rest] =
+        data::split(int64_t(rest.size()), val_frac / (1.0f - test_frac), seed + 1, rest_labels);
+    const std::vector<int64_t> train = pick(train_in_rest, rest), val = pick(val_in_rest, rest);
+
+    // Parse every mail once; malformed ones are counted, never fatal.
+    std::vector<std::string> texts(static_cast<size_t>(n));
+    int64_t malformed = 0, unknown_charset = 0;
+    std::map<std::string, int64_t> problems;
+    for (int64_t i = 0; i < n; ++i) {
+      data::Mail m;
+      texts[size_t(i)] = mail_text(read_file(paths[size_t(i)]), max_chars, &m);
+      malformed += !m.problems.empty();
+      unknown_charset += !m.unknown_charsets.empty();
+      for (const auto& p : m.problems) {
+        // Counted by kind: "part 1.2: bad base64 in part 1.2" -> "bad base64".
+        const size_t colon = p.find(": ");
+        std::string kind = colon == std::string::npos ? p : p.substr(colon + 2);
+        if (const size_t in = kind.find(" in part "); in != std::string::npos) kind.resize(in);
+        ++problems[kind];
+      }
+    }
+
+    data::Tokenizer tok;
+    if (ctx.training) {
+      // Fitted on the training split only: validation and test text never shapes the pieces.
+      tok = data::Tokenizer::train(pick(train, texts), topt);
+      fs::create_directories(ctx.model_dir);
+      tok.save(tok_path);
+    } else {
+      tok = data::Tokenizer::load(tok_path);
+    }
+    auto make = [&](const std::vector<int64_t>& idx, int64_t* cut, double* mean) {
+      return std::make_shared<MailSet>(encode_all(tok, pick(idx, texts), length, cut, mean),
+                                       pick(idx, labels), pick(idx, paths));
+    };
+    int64_t cut = 0;
+    double mean = 0;
+    s.train = make(train, &cut, &mean);
+    s.validation = make(val, nullptr, nullptr);
+    s.test = make(test, nullptr, nullptr);
+    s.input = input_json(tok, length, max_chars);
+
+    const int64_t n_spam = std::count(labels.begin(), labels.end(), 1);
+    if (ctx.training) {
+      std::printf(
+          "spam: %lld mails (%lld ham, %lld spam) from %s; %lld malformed, %lld with an "
+          "unknown charset (read as Latin-1)\n",
+          (long long)n, (long long)(n - n_spam), (long long)n_spam, corpus.c_str(),
+          (long long)malformed, (long long)unknown_charset);
+      for (const auto& [what, count] : problems)
+        std::printf("  %5lld x %s\n", (long long)count, what.c_str());
+      std::printf(
+          "spam: tokenizer %s, %lld pieces; training mails average %.0f pieces, %.1f%% cut "
+          "at %lld\n",
+          topt.model.c_str(), (long long)tok.vocab_size(), mean,
+          100.0 * double(cut) / double(std::max<size_t>(train.size(), 1)), (long long)length);
+      nlohmann::json summary = {{"corpus", corpus},          {"mails", n},
+                                {"ham", n - n_spam},         {"spam", n_spam},
+                                {"malformed", malformed},    {"unknown_charset", unknown_charset},
+                                {"problems", problems},      {"train", train.size()},
+                                {"validation", val.size()},  {"test", test.size()},
+                                {"vocab", tok.vocab_size()}, {"mean_train_pieces", mean},
+                                {"train_truncated", cut}};
+      write_atomic((fs::path(ctx.model_dir) / "data.json").string(), summary.dump(2) + "\n");
+    }
+    return s;
+  }
+
+  int predict(const Loaded& l, const PredictOptions& opt) const override {
+    const auto* model = dynamic_cast<const models::SequenceClassifier*>(l.model.get());
+    FOCUS_CHECK(model, "spam: predict needs a sequence_transformer model");
+    const data::Tokenizer tok =
+        data::Tokenizer::load((fs::path(l.dir) / "tokenizer.model").string());
+    const int64_t length = l.splits.input.at("length"), max_chars = l.splits.input.at("max_chars");
+    data::Mail mail;
+    const std::string text = mail_text(read_file(opt.input), max_chars, &mail);
+    for (const auto& p : mail.problems)
+      std::fprintf(stderr, "note: %s: %s\n", opt.input.c_str(), p.c_str());
+    for (const auto& c : mail.unknown_charsets)
+      std::fprintf(stderr, "note: %s: unknown charset '%s' read as Latin-1\n", opt.input.c_str(),
+                   c.c_str());
+    const auto pieces = tok.encode_pieces(text);
+    std::vector<int32_t> ids;
+    for (size_t i = 0; i < pieces.size() && int64_t(i) < length; ++i) ids.push_back(pieces[i].id);
+    if (ids.empty()) ids.push_back(data::Tokenizer::kUnk);  // an empty mail still gets an answer
+    const Tensor x = Tensor::from_indices(ids, {1, int64_t(ids.size())});
+    autograd::NoGradGuard no_grad;
+    const std::vector<float> p = softmax((*model)(x), -1).to_vector();
+    const int label = p[1] > p[0] ? 1 : 0;
+    std::printf("%s %.4f\n", kClasses[size_t(label)].c_str(), double(p[size_t(label)]));
+    std::printf("  ham %6.2f%%  spam %6.2f%%  (%zu of %zu pieces read)\n", 100.0 * p[0],
+                100.0 * p[1], ids.size(), pieces.size());
+    if (!opt.attention.empty()) {
+      const std::vector<float> w = model->token_attention(x).to_vector();
+      const std::string pool = model->options().pool;
+      ViewInfo info;
+      info.label = kClasses[size_t(label)];
+      info.probability = p[size_t(label)];
+      info.source = opt.input + " — model " + l.dir;
+      info.how = pool == "soft"
+                     ? "the soft-attention pooling weights (the share of each word in the mail's "
+                       "summary)"
+                 : pool == "cls" ? "attention rollout over all layers from the class token"
+                                 : "attention rollout over all layers, averaged over positions";
+      info.pieces_read = int64_t(ids.size());
+      info.pieces_total = int64_t(pieces.size());
+      write_atomic(opt.attention,
+                   attention_html(text, words_by_weight(text, pieces, w, ids.size()), info));
+      std::printf("attention view: %s\n", opt.attention.c_str());
+    }
+    return kOk;
+  }
+
+  void report(const Loaded& l, const train::Evaluation& ev) const override {
+    const auto* test = dynamic_cast<const MailSet*>(l.splits.test.get());
+    FOCUS_CHECK(test, "spam: report needs the test split");
+    // Spam probabilities of the test mails, for the threshold-free ROC-AUC.
+    std::vector<float> score;
+    {
+      autograd::NoGradGuard no_grad;
+      data::Loader loader(l.splits.test, {.batch = 64});
+      loader.start_epoch(0);
+      for (data::Batch b; loader.next(b);) {
+        const std::vector<float> p = softmax((*l.model)(b.x), -1).to_vector();
+        for (size_t i = 0; i < p.size() / 2; ++i) score.push_back(p[2 * i + 1]);
+      }
+    }
+    const std::vector<int32_t>& y = test->labels();
+    int64_t tp = 0, fp = 0, fn = 0, tn = 0;
+    std::vector<std::string> errors;
+    for (size_t i = 0; i < y.size(); ++i) {
+      const bool said = score[i] > 0.5f;
+      tp += said && y[i] == 1, fp += said && y[i] == 0, fn += !said && y[i] == 1;
+      tn += !said && y[i] == 0;
+      if (said != (y[i] == 1))
+        errors.push_back(std::string(said ? "false spam " : "missed spam ") +
+                         test->path(int64_t(i)));
+    }
+    const double n = double(y.size()), accuracy = double(tp + tn) / n;
+    const double precision = tp + fp > 0 ? double(tp) / double(tp + fp) : 0.0;
+    const double recall = tp + fn > 0 ? double(tp) / double(tp + fn) : 0.0;
+    const double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+    // ROC-AUC as the Mann-Whitney statistic: the chance a spam scores above a ham (ties: half).
+    std::vector<size_t> order(y.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return score[a] < score[b]; });
+    double rank_sum = 0;
+    int64_t pos = 0;
+    for (size_t i = 0; i < order.size();) {
+      size_t j = i;
+      while (j < order.size() && score[order[j]] == score[order[i]]) ++j;
+      const double mid_rank = 0.5 * double(i + 1 + j);  // ranks i+1..j share their mean
+      for (size_t k = i; k < j; ++k)
+        if (y[order[k]] == 1) rank_sum += mid_rank, ++pos;
+      i = j;
+    }
+    const int64_t neg = int64_t(y.size()) - pos;
+    const double auc = pos > 0 && neg > 0 ? (rank_sum - double(pos) * double(pos + 1) / 2.0) /
+                                                (double(pos) * double(neg))
+                                          : 0.0;
+    std::printf(
+        "spam (positive class) on the test split: accuracy %.2f%%, precision %.2f%%, "
+        "recall %.2f%%, F1 %.4f, ROC-AUC %.4f (%lld mails)\n",
+        100.0 * accuracy, 100.0 * precision, 100.0 * recall, f1, auc, (long long)n);
+    nlohmann::json metrics = {{"examples", int64_t(n)},
+                              {"accuracy", accuracy},
+                              {"precision", precision},
+                              {"recall", recall},
+                              {"f1", f1},
+                              {"roc_auc", auc},
+                              {"true_positive", tp},
+                              {"false_positive", fp},
+                              {"false_negative", fn},
+                              {"true_negative", tn},
+                              {"loss", ev.loss},
+                              {"errors", errors}};
+    const std::string path = (fs::path(l.dir) / "test_metrics.json").string();
+    write_atomic(path, metrics.dump(2) + "\n");
+    std::printf("test metrics: %s\n", path.c_str());
+  }
+
+ private:
+  static nlohmann::json input_json(const data::Tokenizer& tok, int64_t length, int64_t max_chars) {
+    return {{"vocab", tok.vocab_size()},
+            {"length", length},
+            {"classes", 2},
+            {"pad", data::Tokenizer::kPad},
+            {"max_chars", max_chars}};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Task> make_spam_task() { return std::make_unique<SpamTask>(); }
+
+}  // namespace focus::cli
