@@ -10,6 +10,8 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch   # reference for fixtures and the benchmark peer
   clang-format
+  libsndfile1-dev libfftw3-dev          # speech: sound files, log-mel spectrograms (issue 7)
+  espeak-ng flite                       # speech: the synthetic spoken-command data (issue 7)
 )
 missing=()
 for p in "${pkgs[@]}"; do
