@@ -11,7 +11,7 @@ pkgs=(
   python3 python3-numpy python3-torch   # reference for fixtures and the benchmark peer
   clang-format
   libsndfile1-dev libfftw3-dev          # speech: sound files, log-mel spectrograms (issue 7)
-  espeak-ng flite                       # speech: the synthetic spoken-command data (issue 7)
+  espeak-ng libespeak-ng-dev flite flite1-dev  # speech: the synthetic spoken-command data (issue 7)
 )
 missing=()
 for p in "${pkgs[@]}"; do

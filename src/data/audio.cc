@@ -6,6 +6,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <numeric>
 
 #include "focus/audio.h"
@@ -102,22 +105,33 @@ std::vector<float> resample(const std::vector<float>& x, int64_t from, int64_t t
   const int64_t reach = int64_t(std::ceil(half)) + 1;
   const int64_t taps = 2 * reach + 1;
   // Phase p = (n·down) mod up puts the output at input time k0 + p/up; its taps cover input
-  // samples k0 - reach .. k0 + reach. A table per phase when there are few phases.
+  // samples k0 - reach .. k0 + reach. A table per phase when there are few phases, made once per
+  // ratio (its Bessel functions cost more than a second of resampling).
   const bool table = up <= 4096;
-  std::vector<float> h;
+  std::shared_ptr<const std::vector<float>> tab;
   if (table) {
-    h.resize(size_t(up * taps));
-    for (int64_t p = 0; p < up; ++p)
-      for (int64_t j = 0; j < taps; ++j)
-        h[size_t(p * taps + j)] = float(kernel(double(p) / up - double(j - reach), cutoff, half));
+    static std::mutex mu;
+    static std::map<std::pair<int64_t, int64_t>, std::shared_ptr<const std::vector<float>>> made;
+    std::lock_guard<std::mutex> lock(mu);
+    auto& slot = made[{up, down}];
+    if (!slot) {
+      auto h = std::make_shared<std::vector<float>>(size_t(up * taps));
+      for (int64_t p = 0; p < up; ++p)
+        for (int64_t j = 0; j < taps; ++j)
+          (*h)[size_t(p * taps + j)] =
+              float(kernel(double(p) / up - double(j - reach), cutoff, half));
+      slot = h;
+    }
+    tab = slot;
   }
+  const float* h = table ? tab->data() : nullptr;
   std::vector<float> y(static_cast<size_t>(n_out));
   std::vector<float> own(static_cast<size_t>(taps));
   for (int64_t n = 0; n < n_out; ++n) {
     const int64_t k0 = (n * down) / up, p = (n * down) % up;
     const float* w = nullptr;
     if (table) {
-      w = &h[size_t(p * taps)];
+      w = h + p * taps;
     } else {
       for (int64_t j = 0; j < taps; ++j)
         own[size_t(j)] = float(kernel(double(p) / up - double(j - reach), cutoff, half));
