@@ -167,9 +167,6 @@ class CommandsTask : public Task {
     const std::vector<float> wave = audio::load(opt.input, audio::kRate, 600.0);
     int64_t start = 0;
     const std::vector<float> clip = clip_of(wave, &start);
-    if (int64_t(wave.size()) > speech::kClipSamples)
-      std::printf("the recording is %.2f s long; using its loudest second, from %.2f s\n",
-                  double(wave.size()) / audio::kRate, double(start) / audio::kRate);
     const Tensor raw = (*mel_)(clip.data(), int64_t(clip.size()));  // [M,T]
     const Tensor x = (*standardizer_)(raw);
     const int64_t mels = x.size(0), frames = x.size(1);
@@ -183,6 +180,10 @@ class CommandsTask : public Task {
     const auto& names = l.splits.class_names;
     for (int i = 0; i < opt.top && i < int(order.size()); ++i)
       std::printf("%-10s %6.2f%%\n", names[size_t(order[i])].c_str(), 100.0 * p[order[i]]);
+    if (int64_t(wave.size()) > speech::kClipSamples)
+      std::printf(
+          "(the recording is %.2f s long; the model heard its loudest second, from %.2f s)\n",
+          double(wave.size()) / audio::kRate, double(start) / audio::kRate);
     if (opt.attention.empty()) return kOk;
     const std::vector<float> over_time = attention_over_frames(capture, frames);
     FOCUS_CHECK(!over_time.empty(), "predict: this model records no attention to draw");
