@@ -38,6 +38,11 @@ BENCHES = {
         "peer": [PYTHON, "bench/peers/attention_torch.py"],
         "runs": [(2, "")],
     },
+    "speech": {
+        "focus": ["{build}/bench/speech_bench"],
+        "peer": [PYTHON, "bench/peers/speech_torch.py"],
+        "runs": [(2, ""), (1, "train")],
+    },
 }
 
 

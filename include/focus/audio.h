@@ -76,6 +76,7 @@ class LogMel {
   struct Plan;
   LogMelOptions opt_;
   std::vector<float> window_, filters_;
+  std::vector<int64_t> span_;  // [mels, 2]: the bins where each filter is nonzero
   std::unique_ptr<Plan> plan_;
 };
 

@@ -68,6 +68,13 @@ LogMel::LogMel(const LogMelOptions& opt) : opt_(opt), plan_(std::make_unique<Pla
       filters_[size_t(m * bins + k)] = float(std::max(0.0, std::min(up, down)));
     }
   }
+  span_.assign(size_t(2 * opt.mels), 0);  // each triangle's nonzero bins [first, last)
+  for (int64_t m = 0; m < opt.mels; ++m) {
+    int64_t first = bins, last = 0;
+    for (int64_t k = 0; k < bins; ++k)
+      if (filters_[size_t(m * bins + k)] != 0.0f) first = std::min(first, k), last = k + 1;
+    span_[size_t(2 * m)] = std::min(first, last), span_[size_t(2 * m + 1)] = last;
+  }
   FftwBuffer in(sizeof(float) * size_t(opt.fft));
   FftwBuffer out(sizeof(fftwf_complex) * size_t(bins));
   std::lock_guard<std::mutex> lock(planner_mutex());
@@ -103,7 +110,8 @@ Tensor LogMel::operator()(const float* x, int64_t n) const {
     for (int64_t m = 0; m < mels; ++m) {
       const float* f = &filters_[size_t(m * bins)];
       float acc = 0.0f;
-      for (int64_t k = 0; k < bins; ++k) acc += f[k] * power[size_t(k)];
+      for (int64_t k = span_[size_t(2 * m)]; k < span_[size_t(2 * m + 1)]; ++k)
+        acc += f[k] * power[size_t(k)];
       o[m * frames + t] = std::log(std::max(acc, opt_.floor));
     }
   }

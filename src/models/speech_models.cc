@@ -15,13 +15,17 @@ void check_features(const Tensor& x, int64_t mels, int64_t frames, const char* m
 
 struct KeywordTransformerOptions {
   int64_t mels = 40, frames = 98, classes = 0;
-  int64_t patch = 1;  // frames per token
+  int64_t patch = 1;             // frames per token (the front end's stride)
+  std::string front = "linear";  // "linear": patches -> Linear; "conv": Conv1d(kernel) + GELU
+  int64_t kernel = 5;
   int64_t dim = 64, depth = 3, heads = 4, mlp_ratio = 2;
   float dropout = 0.0f;
 };
 
 // The Keyword Transformer (Berg et al. 2021) on time patches: [B,M,T] -> tokens [B,T/p,p·M] ->
 // linear -> [B,1+T/p,D] with the class token -> encoder -> LayerNorm -> head on the class token.
+// With front "conv" the tokens come from a convolution over time instead (kernel k, stride p,
+// GELU): [B,M,T] -> [B,D,N] -> [B,N,D], each token seeing k frames.
 class KeywordTransformer : public Classifier {
  public:
   KeywordTransformer(const KeywordTransformerOptions& o, Generator& gen) : o_(o) {
@@ -66,6 +70,7 @@ class KeywordTransformer : public Classifier {
   KeywordTransformerOptions o_;
   int64_t tokens_ = 0;
   std::shared_ptr<nn::Linear> proj_, head_;
+  std::shared_ptr<nn::Conv1d> conv_;
   Tensor cls_;
   std::shared_ptr<nn::LearnedPositions> pos_;
   std::vector<std::shared_ptr<nn::EncoderBlock>> blocks_;
@@ -125,6 +130,10 @@ std::unique_ptr<Classifier> build_keyword_transformer(config::Reader& r,
   o.frames = input_int(input, "frames", "keyword_transformer");
   o.classes = input_int(input, "classes", "keyword_transformer");
   o.patch = r.integer("patch", 1, 1, o.frames);
+  o.front = r.string("front", "linear", {"linear", "conv"});
+  o.kernel = r.integer("kernel", 5, 1, 63);
+  if (o.kernel % 2 == 0)
+    throw config::ConfigError(detail::cat("config: model.kernel ", o.kernel, " must be odd"));
   o.dim = r.integer("dim", 64, 1, 1 << 16);
   o.depth = r.integer("depth", 3, 1, 256);
   o.heads = r.integer("heads", 4, 1, 1024);
