@@ -44,6 +44,11 @@ BENCHES = {
         "peer": [PYTHON, "bench/peers/text_torch.py"],
         "runs": [(2, "")],
     },
+    "speech": {
+        "focus": ["{build}/bench/speech_bench"],
+        "peer": [PYTHON, "bench/peers/speech_torch.py"],
+        "runs": [(2, ""), (1, "train")],
+    },
 }
 
 

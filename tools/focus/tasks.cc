@@ -7,6 +7,7 @@ namespace focus::cli {
 
 std::unique_ptr<Task> make_argmax_task();
 std::unique_ptr<Task> make_spam_task();
+std::unique_ptr<Task> make_commands_task();
 
 namespace {
 
@@ -15,6 +16,7 @@ const std::vector<std::pair<std::string, Maker>>& registry() {
   static const std::vector<std::pair<std::string, Maker>> tasks = {
       {"argmax_position", make_argmax_task},
       {"spam", make_spam_task},
+      {"commands", make_commands_task},
   };
   return tasks;
 }

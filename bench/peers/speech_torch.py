@@ -1,0 +1,169 @@
+"""The speech benchmark, PyTorch side: the same models, steps and log-mel as bench/speech_bench.cc.
+
+Models over log-mel features [B,40,98], 22 classes:
+- keyword_transformer front=conv: Conv1d(40->D, k, stride p, padding k//2) + GELU as tokens, a class
+  token, learned positions, pre-norm nn.TransformerEncoderLayer blocks (GELU, MLP ratio 2, no
+  dropout), LayerNorm, a linear head over the class token;
+- soft_frames: Conv1d layers (padding k//2) + GELU, additive soft-attention pooling over frames
+  (v·tanh(W h + b)), LayerNorm, a linear head.
+A training step: next batch of a materialised tensor, forward, cross-entropy, backward,
+clip_grad_norm_, AdamW, zero_grad. Inference: a forward pass under no_grad on one batch.
+Features: torch.stft (periodic Hann 400 zero-padded to 512, hop 160, no centring) of 64 one-second
+clips at once, power, HTK mel filters, log.
+"""
+import argparse
+import json
+import math
+import resource
+import statistics
+import time
+
+import torch
+
+MELS, FRAMES, CLASSES = 40, 98, 22
+
+
+class KeywordTransformer(torch.nn.Module):
+    def __init__(self, dim, depth, heads, mlp_ratio, patch, kernel):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(MELS, dim, kernel, stride=patch, padding=kernel // 2)
+        tokens = (FRAMES + 2 * (kernel // 2) - kernel) // patch + 1
+        self.cls = torch.nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = torch.nn.Parameter(torch.randn(1, tokens + 1, dim) * 0.02)
+        self.blocks = torch.nn.ModuleList([
+            torch.nn.TransformerEncoderLayer(dim, heads, mlp_ratio * dim, dropout=0.0, activation="gelu",
+                                             batch_first=True, norm_first=True)
+            for _ in range(depth)])
+        self.norm = torch.nn.LayerNorm(dim)
+        self.head = torch.nn.Linear(dim, CLASSES)
+
+    def forward(self, x):
+        h = torch.nn.functional.gelu(self.conv(x)).transpose(1, 2)
+        h = torch.cat([self.cls.expand(x.shape[0], -1, -1), h], 1) + self.pos
+        for b in self.blocks:
+            h = b(h)
+        return self.head(self.norm(h)[:, 0])
+
+
+class SoftFrames(torch.nn.Module):
+    def __init__(self, dim, kernel, layers):
+        super().__init__()
+        self.convs = torch.nn.ModuleList([
+            torch.nn.Conv1d(MELS if i == 0 else dim, dim, kernel, padding=kernel // 2) for i in range(layers)])
+        self.w = torch.nn.Linear(dim, dim)
+        self.v = torch.nn.Linear(dim, 1, bias=False)
+        self.norm = torch.nn.LayerNorm(dim)
+        self.head = torch.nn.Linear(dim, CLASSES)
+
+    def forward(self, x):
+        h = x
+        for c in self.convs:
+            h = torch.nn.functional.gelu(c(h))
+        h = h.transpose(1, 2)                                   # [B,T,D]
+        a = torch.softmax(self.v(torch.tanh(self.w(h))).squeeze(-1), -1)  # [B,T]
+        return self.head(self.norm((a.unsqueeze(-1) * h).sum(1)))
+
+
+CASES = [
+    ("keyword_transformer front=conv kernel=5 patch=2 dim=64 depth=3 heads=4 batch=64",
+     lambda: KeywordTransformer(64, 3, 4, 2, 2, 5), 64),
+    ("soft_frames dim=64 kernel=5 layers=2 batch=64", lambda: SoftFrames(64, 5, 2), 64),
+]
+
+
+def mel_filters(n_fft=512, rate=16000, mels=MELS, fmin=20.0, fmax=8000.0):
+    hz_to_mel = lambda f: 2595.0 * math.log10(1.0 + f / 700.0)
+    mel_to_hz = lambda m: 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    m0, m1 = hz_to_mel(fmin), hz_to_mel(fmax)
+    edges = [mel_to_hz(m0 + (m1 - m0) * i / (mels + 1)) for i in range(mels + 2)]
+    freqs = torch.arange(n_fft // 2 + 1, dtype=torch.float64) * rate / n_fft
+    fb = torch.zeros(mels, n_fft // 2 + 1, dtype=torch.float64)
+    for m in range(mels):
+        lo, mid, hi = edges[m], edges[m + 1], edges[m + 2]
+        fb[m] = torch.clamp(torch.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), min=0)
+    return fb.float()
+
+
+def timed(fn, a):
+    ms, r = [], -2
+    while r < 1000 and (r < a.reps or sum(ms) < a.seconds * 1e3):
+        t0 = time.perf_counter()
+        fn()
+        t = (time.perf_counter() - t0) * 1e3
+        if r >= 0:
+            ms.append(t)
+        r += 1
+    return ms
+
+
+def emit(name, ms, items, threads):
+    med = statistics.median(ms)
+    print(json.dumps({"bench": "speech", "case": name, "impl": "torch",
+                      "median_ms": round(med, 4), "min_ms": round(min(ms), 4), "max_ms": round(max(ms), 4),
+                      "gflops": None, "items_per_s": round(items * 1e3 / med, 1),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                      "threads": threads}), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--filter", action="append", default=[])
+    ap.add_argument("--seconds", type=float, default=1.0)
+    ap.add_argument("--reps", type=int, default=5)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    wanted = lambda name: all(f in name for f in a.filter)
+    suffix = f" threads={a.threads}"
+    for base, make, batch in CASES:
+        train_name, infer_name = f"train {base}{suffix}", f"infer {base}{suffix}"
+        if not wanted(train_name) and not wanted(infer_name):
+            continue
+        torch.manual_seed(1)
+        model = make()
+        n = batch * 20
+        x = torch.randn(n, MELS, FRAMES)
+        y = torch.arange(n) % CLASSES
+        if wanted(train_name):
+            model.train()
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+            state = {"order": torch.randperm(n), "at": 0}
+
+            def step():
+                if state["at"] + batch > n:
+                    state["order"], state["at"] = torch.randperm(n), 0
+                idx = state["order"][state["at"]:state["at"] + batch]
+                state["at"] += batch
+                loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+
+            emit(train_name, timed(step, a), batch, a.threads)
+        if wanted(infer_name):
+            model.eval()
+            xb = x[:batch].contiguous()
+
+            def infer():
+                with torch.no_grad():
+                    model(xb)
+
+            emit(infer_name, timed(infer, a), batch, a.threads)
+    feat_name = f"features log-mel 40 bands 64 clips of 1 s{suffix}"
+    if wanted(feat_name):
+        torch.manual_seed(2)
+        audio = torch.randn(64, 16000)
+        fb = mel_filters()
+        window = torch.hann_window(400)
+
+        def features():
+            spec = torch.stft(audio, 512, hop_length=160, win_length=400, window=window, center=False,
+                              return_complex=True)
+            torch.log(torch.clamp(fb @ spec.abs().pow(2), min=1e-6))
+
+        emit(feat_name, timed(features, a), 64, a.threads)
+
+
+if __name__ == "__main__":
+    main()

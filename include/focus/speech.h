@@ -1,0 +1,155 @@
+// Spoken commands: a synthetic corpus made with real text-to-speech engines (espeak-ng for training
+// and held-out espeak-ng voices, flite's voices for testing on another engine), the waveform
+// augmentation used while training, and the data sets models read (log-mel features [M,T]).
+//
+//   speech::CorpusOptions opt;                     // 20 command words + _unknown_ + _silence_
+//   opt.cache_dir = ".cache/speech";
+//   speech::Corpus corpus = speech::make_corpus(opt);   // synthesised once, then read from cache
+//   auto features = std::make_shared<audio::LogMel>();
+//   auto test = std::make_shared<speech::FeatureDataset>(corpus.test, features);  // [40,98] each
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "focus/audio.h"
+#include "focus/data.h"
+
+namespace focus::speech {
+
+constexpr int64_t kClipSamples = 16000;  // one second at 16 kHz
+inline const char* const kUnknown = "_unknown_";
+inline const char* const kSilence = "_silence_";
+
+// The ten digits and yes no up down left right on off stop go.
+const std::vector<std::string>& command_words();
+// Words spoken as `_unknown_` (besides the command words a corpus does not use as classes).
+const std::vector<std::string>& filler_words();
+
+// ---- synthesis ---------------------------------------------------------------------------------
+
+struct Voice {
+  std::string engine;   // "espeak-ng" or "flite"
+  std::string name;     // espeak-ng: "<accent>+<variant>" ("en-gb-scotland+m3"); flite: "slt"
+  std::string speaker;  // what splits are disjoint in: espeak-ng's variant, flite's voice
+  std::string group;    // "train", "validation", "espeak-ng", "flite" (test groups)
+  double speed = 1.0;   // espeak-ng: words per minute / 175; flite: 1 / duration_stretch
+  double pitch = 1.0;   // espeak-ng: pitch parameter / 50; flite: f0 mean / the voice's own
+};
+
+// `text` spoken by `voice`, as 16 kHz mono in [-1, 1]. The engines keep global state: calls are
+// serialised on one lock (the library is thread-safe, not parallel).
+std::vector<float> synthesize(const Voice& voice, const std::string& text);
+// espeak-ng's English accents and voice variants used here, and flite's voices.
+const std::vector<std::string>& espeak_accents();
+std::vector<std::string> espeak_variants();
+const std::vector<std::string>& flite_voices();
+
+// ---- the corpus --------------------------------------------------------------------------------
+
+struct CorpusOptions {
+  uint64_t seed = 1;
+  std::vector<std::string> words;       // the command classes; empty: all of command_words()
+  bool unknown = true, silence = true;  // add the `_unknown_` / `_silence_` classes
+  // Speakers (espeak-ng variants) are partitioned: held-out variants never speak in training.
+  int64_t validation_speakers = 10, test_speakers = 14;
+  // Voices (speaker, accent, speed, pitch) per split; each says every word once.
+  int64_t train_voices = 240, validation_voices = 30, test_voices = 60;
+  int64_t flite_takes = 6;  // per flite voice, each at its own speed and pitch; 0: no flite group
+  int64_t unknown_per_voice = 2, silence_per_voice = 1;
+  std::string cache_dir;  // where corpora are kept (a folder per options' key); empty: none
+};
+
+// Clips of one split: 1 s of 16 kHz audio each, as 16-bit PCM.
+struct ClipSet {
+  std::vector<int16_t> pcm;     // [N, kClipSamples]
+  std::vector<int32_t> labels;  // [N] class index
+  std::vector<int32_t> voice;   // [N] index into voices
+  std::vector<Voice> voices;
+  int64_t size() const { return int64_t(labels.size()); }
+  std::vector<float> wave(int64_t i) const;  // [kClipSamples] in [-1, 1]
+  // Indices of the clips spoken by voices of `group`.
+  std::vector<int64_t> in_group(const std::string& group) const;
+};
+
+struct Corpus {
+  std::vector<std::string> classes;  // words..., then _unknown_, _silence_ when present
+  ClipSet train, validation, test;   // test: groups "espeak-ng" (held-out voices) and "flite"
+  std::string key;                   // hash of the options: the cache folder's name
+  bool from_cache = false;
+};
+
+// Synthesises the corpus (deterministic by seed), or reads it from cache_dir/<key>/corpus.bin
+// when an earlier call made it. Writing the cache is atomic.
+Corpus make_corpus(const CorpusOptions& opt);
+std::string corpus_key(const CorpusOptions& opt);
+
+// Places speech in a clip of n samples: leading and trailing silence trimmed (frames of 10 ms
+// more than 40 dB below the loudest), the rest centred, shifted by `offset` samples and cut to n.
+std::vector<float> place(const std::vector<float>& speech, int64_t n, int64_t offset = 0);
+
+// ---- augmentation ------------------------------------------------------------------------------
+
+struct AugmentOptions {
+  float shift = 0.1f;                     // time shift, uniform in ±shift seconds
+  float noise_p = 0.8f;                   // probability of background noise (white/pink/brown)
+  float snr_min = 5.0f, snr_max = 30.0f;  // its SNR in dB, uniform
+  float speed_p = 0.5f, speed = 0.12f;    // resampled by a factor in 1 ± speed (pitch + tempo)
+  float tempo_p = 0.3f, tempo = 0.15f;    // time-stretched (WSOLA) by 1 ± tempo
+  float pitch_p = 0.3f, pitch = 2.0f;     // pitch shifted by ± semitones (speed + tempo back)
+  float gain_db = 6.0f;                   // gain uniform in ±gain_db
+  float reverb_p = 0.3f;                  // Schroeder reverb, random room size and mix
+};
+
+// A waveform [n] -> [n] transform drawing every choice from `gen`.
+std::vector<float> augment(const std::vector<float>& wave, const AugmentOptions& opt,
+                           Generator& gen);
+// Pieces, exposed for tests.
+std::vector<float> time_stretch(const std::vector<float>& x, double factor);  // length / factor
+void add_noise(std::vector<float>& x, int colour, float snr_db,
+               Generator& gen);  // 0 white, 1 pink, 2 brown
+void reverb(std::vector<float>& x, float room, float damping, float wet);
+
+// ---- data sets ---------------------------------------------------------------------------------
+
+// Log-mel features [M,T] of each clip, standardised per mel band when a standardizer is set,
+// computed on first use (in the loader's thread) and kept.
+class FeatureDataset : public data::Dataset {
+ public:
+  FeatureDataset(std::shared_ptr<const ClipSet> clips, std::shared_ptr<const audio::LogMel> mel,
+                 std::vector<int64_t> indices = {});  // indices: a subset; empty: all
+  int64_t size() const override { return int64_t(indices_.size()); }
+  data::Example get(int64_t i) const override;
+  void set_standardizer(std::shared_ptr<const data::Standardizer> s) { standardizer_ = s; }
+  const ClipSet& clips() const { return *clips_; }
+  int64_t clip_index(int64_t i) const { return indices_[size_t(i)]; }
+
+ private:
+  std::shared_ptr<const ClipSet> clips_;
+  std::shared_ptr<const audio::LogMel> mel_;
+  std::shared_ptr<const data::Standardizer> standardizer_;
+  std::vector<int64_t> indices_;
+  mutable std::mutex mu_;
+  mutable std::vector<Tensor> cache_;
+};
+
+// The waveforms [kClipSamples] themselves: for training with augmentation, whose transform
+// (augmentation_transform) turns each into features.
+class WaveDataset : public data::Dataset {
+ public:
+  explicit WaveDataset(std::shared_ptr<const ClipSet> clips) : clips_(std::move(clips)) {}
+  int64_t size() const override { return clips_->size(); }
+  data::Example get(int64_t i) const override;
+
+ private:
+  std::shared_ptr<const ClipSet> clips_;
+};
+
+// waveform [n] -> augment -> log-mel -> standardise: [M,T].
+data::Transform augmentation_transform(AugmentOptions opt, std::shared_ptr<const audio::LogMel> mel,
+                                       std::shared_ptr<const data::Standardizer> standardizer);
+
+}  // namespace focus::speech

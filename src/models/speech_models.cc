@@ -1,0 +1,164 @@
+// Models of spoken commands over log-mel features [B,M,T]: the keyword transformer (frames or
+// time patches as tokens, a class token, pre-norm encoder blocks) and the soft-attention baseline
+// (a convolutional front end over time, then soft-attention pooling over frames).
+#include "builders.h"
+#include "focus/models.h"
+
+namespace focus::models {
+namespace {
+
+void check_features(const Tensor& x, int64_t mels, int64_t frames, const char* model) {
+  FOCUS_CHECK(x.dtype() == DType::f32 && x.dim() == 3 && x.size(1) == mels && x.size(2) == frames,
+              model, ": expected log-mel features f32 [B,", mels, ",", frames, "], got ",
+              dtype_name(x.dtype()), " ", x.shape());
+}
+
+struct KeywordTransformerOptions {
+  int64_t mels = 40, frames = 98, classes = 0;
+  int64_t patch = 1;             // frames per token (the front end's stride)
+  std::string front = "linear";  // "linear": patches -> Linear; "conv": Conv1d(kernel) + GELU
+  int64_t kernel = 5;
+  int64_t dim = 64, depth = 3, heads = 4, mlp_ratio = 2;
+  float dropout = 0.0f;
+};
+
+// The Keyword Transformer (Berg et al. 2021) on time patches: [B,M,T] -> tokens [B,T/p,p·M] ->
+// linear -> [B,1+T/p,D] with the class token -> encoder -> LayerNorm -> head on the class token.
+// With front "conv" the tokens come from a convolution over time instead (kernel k, stride p,
+// GELU): [B,M,T] -> [B,D,N] -> [B,N,D], each token seeing k frames.
+class KeywordTransformer : public Classifier {
+ public:
+  KeywordTransformer(const KeywordTransformerOptions& o, Generator& gen) : o_(o) {
+    tokens_ = o.frames / o.patch;
+    proj_ = register_module(
+        "proj", std::make_shared<nn::Linear>(o.patch * o.mels, o.dim, nn::LinearOptions{}, gen));
+    Tensor cls = Tensor::zeros({1, 1, o.dim});
+    nn::init::trunc_normal_(cls, 0.0f, 0.02f, -0.04f, 0.04f, gen);
+    cls_ = register_parameter("cls", cls);
+    pos_ = register_module("pos", std::make_shared<nn::LearnedPositions>(tokens_ + 1, o.dim, gen));
+    for (int64_t i = 0; i < o.depth; ++i) {
+      const std::string name = "blocks." + std::to_string(i);
+      blocks_.push_back(register_module(
+          name, std::make_shared<nn::EncoderBlock>(nn::BlockOptions{.dim = o.dim,
+                                                                    .heads = o.heads,
+                                                                    .mlp_ratio = o.mlp_ratio,
+                                                                    .dropout = o.dropout,
+                                                                    .name = name},
+                                                   gen)));
+    }
+    norm_ = register_module("norm", std::make_shared<nn::LayerNorm>(o.dim));
+    head_ = register_module(
+        "head", std::make_shared<nn::Linear>(o.dim, o.classes, nn::LinearOptions{}, gen));
+  }
+
+  Tensor operator()(const Tensor& x) const override {
+    check_features(x, o_.mels, o_.frames, "keyword_transformer");
+    const int64_t b = x.size(0);
+    Tensor t = x.transpose(1, 2);  // [B,T,M]
+    if (tokens_ * o_.patch != o_.frames) t = t.slice(1, 0, tokens_ * o_.patch);
+    t = t.contiguous().reshape({b, tokens_, o_.patch * o_.mels});  // [B,N,p·M]
+    Tensor h = (*proj_)(t);                                        // [B,N,D]
+    h = concat({cls_.expand({b, 1, o_.dim}), h}, 1);               // [B,1+N,D]
+    h = (*pos_)(h);
+    for (const auto& block : blocks_) h = (*block)(h);
+    h = (*norm_)(h);
+    return (*head_)(h.slice(1, 0, 1).squeeze(1));  // [B,C]
+  }
+  int64_t classes() const override { return o_.classes; }
+
+ private:
+  KeywordTransformerOptions o_;
+  int64_t tokens_ = 0;
+  std::shared_ptr<nn::Linear> proj_, head_;
+  std::shared_ptr<nn::Conv1d> conv_;
+  Tensor cls_;
+  std::shared_ptr<nn::LearnedPositions> pos_;
+  std::vector<std::shared_ptr<nn::EncoderBlock>> blocks_;
+  std::shared_ptr<nn::LayerNorm> norm_;
+};
+
+struct SoftFramesOptions {
+  int64_t mels = 40, frames = 98, classes = 0;
+  int64_t dim = 64, kernel = 5, layers = 2;
+  float dropout = 0.0f;
+};
+
+// The baseline: 1-D convolutions over time (each frame sees `kernel` neighbours per layer), then
+// additive soft attention pools the frames into one vector: [B,M,T] -> [B,D,T] -> [B,T,D] ->
+// Σ_t a_t·h_t [B,D] -> LayerNorm -> head. The weights a_t say which frames decided.
+class SoftFrames : public Classifier {
+ public:
+  SoftFrames(const SoftFramesOptions& o, Generator& gen)
+      : o_(o), pool_(attention::SoftAttentionOptions{.dim = o.dim}, gen) {
+    for (int64_t i = 0; i < o.layers; ++i)
+      convs_.push_back(
+          register_module("convs." + std::to_string(i),
+                          std::make_shared<nn::Conv1d>(i == 0 ? o.mels : o.dim, o.dim, o.kernel, 1,
+                                                       o.kernel / 2, gen)));
+    for (auto& [name, t] : pool_.named_parameters()) register_parameter("pool." + name, t);
+    drop_ = register_module("drop", std::make_shared<nn::Dropout>(o.dropout));
+    norm_ = register_module("norm", std::make_shared<nn::LayerNorm>(o.dim));
+    head_ = register_module(
+        "head", std::make_shared<nn::Linear>(o.dim, o.classes, nn::LinearOptions{}, gen));
+  }
+
+  Tensor operator()(const Tensor& x) const override {
+    check_features(x, o_.mels, o_.frames, "soft_frames");
+    Tensor h = x;                                          // [B,M,T]
+    for (const auto& conv : convs_) h = gelu((*conv)(h));  // [B,D,T]
+    h = (*drop_)(h.transpose(1, 2).contiguous());          // [B,T,D]
+    Tensor pooled = pool_(h).output;                       // [B,D]
+    return (*head_)((*norm_)(pooled));
+  }
+  int64_t classes() const override { return o_.classes; }
+
+ private:
+  SoftFramesOptions o_;
+  attention::SoftAttention pool_;
+  std::vector<std::shared_ptr<nn::Conv1d>> convs_;
+  std::shared_ptr<nn::Dropout> drop_;
+  std::shared_ptr<nn::LayerNorm> norm_;
+  std::shared_ptr<nn::Linear> head_;
+};
+
+}  // namespace
+
+std::unique_ptr<Classifier> build_keyword_transformer(config::Reader& r,
+                                                      const nlohmann::json& input, Generator& gen) {
+  KeywordTransformerOptions o;
+  o.mels = input_int(input, "mels", "keyword_transformer");
+  o.frames = input_int(input, "frames", "keyword_transformer");
+  o.classes = input_int(input, "classes", "keyword_transformer");
+  o.patch = r.integer("patch", 1, 1, o.frames);
+  o.front = r.string("front", "linear", {"linear", "conv"});
+  o.kernel = r.integer("kernel", 5, 1, 63);
+  if (o.kernel % 2 == 0)
+    throw config::ConfigError(detail::cat("config: model.kernel ", o.kernel, " must be odd"));
+  o.dim = r.integer("dim", 64, 1, 1 << 16);
+  o.depth = r.integer("depth", 3, 1, 256);
+  o.heads = r.integer("heads", 4, 1, 1024);
+  o.mlp_ratio = r.integer("mlp_ratio", 2, 1, 64);
+  o.dropout = float(r.number("dropout", 0.0, 0.0, 0.99));
+  if (o.dim % o.heads != 0)
+    throw config::ConfigError(detail::cat("config: model.dim ", o.dim, " must be a multiple of ",
+                                          "model.heads ", o.heads));
+  return std::make_unique<KeywordTransformer>(o, gen);
+}
+
+std::unique_ptr<Classifier> build_soft_frames(config::Reader& r, const nlohmann::json& input,
+                                              Generator& gen) {
+  SoftFramesOptions o;
+  o.mels = input_int(input, "mels", "soft_frames");
+  o.frames = input_int(input, "frames", "soft_frames");
+  o.classes = input_int(input, "classes", "soft_frames");
+  o.dim = r.integer("dim", 64, 1, 1 << 16);
+  o.kernel = r.integer("kernel", 5, 1, 63);
+  o.layers = r.integer("layers", 2, 1, 16);
+  o.dropout = float(r.number("dropout", 0.0, 0.0, 0.99));
+  if (o.kernel % 2 == 0)
+    throw config::ConfigError(detail::cat("config: model.kernel ", o.kernel,
+                                          " must be odd (frames keep their place in time)"));
+  return std::make_unique<SoftFrames>(o, gen);
+}
+
+}  // namespace focus::models

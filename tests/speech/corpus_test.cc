@@ -1,0 +1,132 @@
+// The synthetic corpus: deterministic by seed, voice-disjoint splits, the cache, placement.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <set>
+
+#include "focus/speech.h"
+#include "test_util.h"
+
+namespace focus {
+namespace {
+
+speech::CorpusOptions tiny() {
+  speech::CorpusOptions o;
+  o.seed = 3;
+  o.words = {"yes", "no"};
+  o.train_voices = 6;
+  o.validation_voices = 2;
+  o.test_voices = 3;
+  o.flite_takes = 1;
+  o.unknown_per_voice = 1;
+  o.silence_per_voice = 1;
+  return o;
+}
+
+std::set<std::string> speakers(const speech::ClipSet& s) {
+  std::set<std::string> out;
+  for (const auto& v : s.voices) out.insert(v.engine + ":" + v.speaker);
+  return out;
+}
+
+TEST(Corpus, DeterministicBySeed) {
+  const speech::Corpus a = speech::make_corpus(tiny());
+  const speech::Corpus b = speech::make_corpus(tiny());
+  EXPECT_EQ(a.classes, (std::vector<std::string>{"yes", "no", "_unknown_", "_silence_"}));
+  ASSERT_EQ(a.train.size(), 6 * 4);
+  ASSERT_EQ(a.validation.size(), 2 * 4);
+  ASSERT_EQ(a.test.size(), (3 + 5) * 4);  // 3 held-out espeak-ng voices, 5 flite voices
+  for (int64_t i = 0; i < a.train.size(); ++i)
+    EXPECT_TRUE(std::equal(a.train.pcm.begin() + i * 16000, a.train.pcm.begin() + (i + 1) * 16000,
+                           b.train.pcm.begin() + i * 16000))
+        << "train clip " << i << " voice " << a.train.voices[size_t(a.train.voice[size_t(i)])].name
+        << " label " << a.train.labels[size_t(i)];
+  EXPECT_EQ(a.train.pcm, b.train.pcm);
+  EXPECT_EQ(a.test.pcm, b.test.pcm);
+  EXPECT_EQ(a.train.labels, b.train.labels);
+  speech::CorpusOptions other = tiny();
+  other.seed = 4;
+  EXPECT_NE(speech::corpus_key(other), speech::corpus_key(tiny()));
+  const speech::Corpus c = speech::make_corpus(other);
+  EXPECT_NE(a.train.pcm, c.train.pcm);
+}
+
+TEST(Corpus, SplitsAreVoiceDisjoint) {
+  speech::CorpusOptions o = tiny();
+  o.train_voices = 80;  // more voices than train speakers: every train speaker appears
+  o.words = {"go"};
+  o.unknown = o.silence = false;
+  const speech::Corpus c = speech::make_corpus(o);
+  const auto tr = speakers(c.train), va = speakers(c.validation), te = speakers(c.test);
+  for (const auto& s : va) EXPECT_EQ(tr.count(s), 0u) << s;
+  for (const auto& s : te) EXPECT_EQ(tr.count(s), 0u) << s;
+  for (const auto& s : te) EXPECT_EQ(va.count(s), 0u) << s;
+  for (const auto& v : c.train.voices) EXPECT_EQ(v.engine, "espeak-ng");
+  for (const auto& v : c.validation.voices) EXPECT_EQ(v.engine, "espeak-ng");
+  EXPECT_EQ(c.test.in_group("flite").size(), 5u);
+  EXPECT_EQ(c.test.in_group("espeak-ng").size(), 3u);
+  EXPECT_EQ(c.test.in_group("flite").size() + c.test.in_group("espeak-ng").size(),
+            size_t(c.test.size()));
+}
+
+TEST(Corpus, ClipsHoldSpeechAndSilenceHoldsNone) {
+  const speech::Corpus c = speech::make_corpus(tiny());
+  for (int64_t i = 0; i < c.train.size(); ++i) {
+    const std::vector<float> w = c.train.wave(i);
+    float peak = 0;
+    for (float v : w) peak = std::max(peak, std::abs(v));
+    if (c.classes[size_t(c.train.labels[size_t(i)])] == speech::kSilence)
+      EXPECT_LT(peak, 0.3f) << i;
+    else
+      EXPECT_GT(peak, 0.25f) << i;  // peak normalised to [0.3, 0.9]
+  }
+}
+
+TEST(Corpus, CacheGivesTheSameClips) {
+  const std::string dir =
+      (std::filesystem::path(::testing::TempDir()) / "focus_speech_cache").string();
+  std::filesystem::remove_all(dir);
+  speech::CorpusOptions o = tiny();
+  o.cache_dir = dir;
+  const speech::Corpus made = speech::make_corpus(o);
+  EXPECT_FALSE(made.from_cache);
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(dir) / made.key / "corpus.bin"));
+  const speech::Corpus read = speech::make_corpus(o);
+  EXPECT_TRUE(read.from_cache);
+  EXPECT_EQ(read.train.pcm, made.train.pcm);
+  EXPECT_EQ(read.test.voice, made.test.voice);
+  EXPECT_EQ(read.test.voices.size(), made.test.voices.size());
+  EXPECT_EQ(read.test.voices.back().name, made.test.voices.back().name);
+  // A damaged cache file is a named error, not a crash.
+  const auto path = std::filesystem::path(dir) / made.key / "corpus.bin";
+  std::filesystem::resize_file(path, 1000);
+  test::expect_error([&] { speech::make_corpus(o); }, {"corpus.bin"});
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Corpus, BadOptions) {
+  speech::CorpusOptions o = tiny();
+  o.words = {"banana"};
+  test::expect_error([&] { speech::make_corpus(o); }, {"'banana' is not a command word"});
+  o = tiny();
+  o.test_speakers = 1000;
+  test::expect_error([&] { speech::make_corpus(o); }, {"test_speakers 1000"});
+}
+
+TEST(Place, TrimsCentresAndShifts) {
+  std::vector<float> s(8000, 0.0f);
+  for (int i = 3200; i < 4800; ++i) s[size_t(i)] = 0.5f;  // 1600 samples, 10 frames of "speech"
+  const std::vector<float> c = speech::place(s, 16000);
+  ASSERT_EQ(c.size(), 16000u);
+  EXPECT_EQ(c[7199], 0.0f);
+  EXPECT_EQ(c[7200], 0.5f);
+  EXPECT_EQ(c[8799], 0.5f);
+  EXPECT_EQ(c[8800], 0.0f);
+  const std::vector<float> shifted = speech::place(s, 16000, 100);
+  EXPECT_EQ(shifted[7299], 0.0f);
+  EXPECT_EQ(shifted[7300], 0.5f);
+  EXPECT_EQ(speech::place(std::vector<float>(100, 0.0f), 50), std::vector<float>(50, 0.0f));
+}
+
+}  // namespace
+}  // namespace focus
