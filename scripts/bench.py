@@ -49,6 +49,11 @@ BENCHES = {
         "peer": [PYTHON, "bench/peers/speech_torch.py"],
         "runs": [(2, ""), (1, "train")],
     },
+    "vision": {
+        "focus": ["{build}/bench/vision_bench"],
+        "peer": [PYTHON, "bench/peers/vision_torch.py"],
+        "runs": [(2, "")],
+    },
 }
 
 

@@ -13,6 +13,8 @@ const std::vector<std::pair<std::string, Builder>>& kinds() {
       {"sequence_transformer", build_sequence_transformer},
       {"keyword_transformer", build_keyword_transformer},
       {"soft_frames", build_soft_frames},
+      {"vit", build_vit},
+      {"soft_image", build_soft_image},
   };
   return table;
 }
