@@ -25,14 +25,16 @@ ASAN_LABELS ?= unit|grad|parity|attention|nn|optim|data|train|vision|text|speech
 
 test: test-fast test-asan
 
+# ctest runs $(JOBS) suites at once, each with its own OpenMP threads: passive waiting keeps an
+# oversubscribed core from spinning at a barrier while the thread it waits for is descheduled.
 test-fast: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && OMP_WAIT_POLICY=PASSIVE ctest --output-on-failure -j $(JOBS)
 
 test-asan: deps
 	@cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
 	  -DFOCUS_SANITIZE=ON -DFOCUS_BENCH=OFF >/dev/null
 	@cmake --build $(ASAN) -j $(JOBS)
-	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	cd $(ASAN) && OMP_WAIT_POLICY=PASSIVE ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest -L '^($(ASAN_LABELS))$$' --output-on-failure -j $(JOBS)
 
 # Benchmarks: Focus and its PyTorch peer side by side; `make bench-ops` runs one.
