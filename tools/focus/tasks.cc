@@ -6,6 +6,7 @@
 namespace focus::cli {
 
 std::unique_ptr<Task> make_argmax_task();
+std::unique_ptr<Task> make_fashion_mnist_task();
 
 namespace {
 
@@ -13,6 +14,7 @@ using Maker = std::unique_ptr<Task> (*)();
 const std::vector<std::pair<std::string, Maker>>& registry() {
   static const std::vector<std::pair<std::string, Maker>> tasks = {
       {"argmax_position", make_argmax_task},
+      {"fashion_mnist", make_fashion_mnist_task},
   };
   return tasks;
 }
