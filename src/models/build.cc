@@ -11,6 +11,8 @@ namespace {
 const std::vector<std::pair<std::string, Builder>>& kinds() {
   static const std::vector<std::pair<std::string, Builder>> table = {
       {"sequence_transformer", build_sequence_transformer},
+      {"vit", build_vit},
+      {"soft_image", build_soft_image},
   };
   return table;
 }

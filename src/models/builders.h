@@ -22,3 +22,12 @@ std::unique_ptr<Classifier> build_sequence_transformer(config::Reader& r,
 int64_t input_int(const nlohmann::json& input, const char* key, const char* kind);
 
 }  // namespace focus::models
+
+namespace focus::models {
+// Image classifiers (include/focus/models/vision.h); input {"channels", "height", "width",
+// "classes"}.
+std::unique_ptr<Classifier> build_vit(config::Reader& r, const nlohmann::json& input,
+                                      Generator& gen);
+std::unique_ptr<Classifier> build_soft_image(config::Reader& r, const nlohmann::json& input,
+                                             Generator& gen);
+}  // namespace focus::models

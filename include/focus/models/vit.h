@@ -1,0 +1,4 @@
+// The vision transformer and the soft-attention image baseline live together in vision.h.
+#pragma once
+
+#include "focus/models/vision.h"

@@ -1,0 +1,102 @@
+// The vision transformer: patches -> tokens (+ class token) + positions -> pre-norm blocks -> head.
+#include <string>
+
+#include "focus/models/vision.h"
+
+namespace focus::models {
+namespace {
+
+constexpr const char* kOp = "vit";
+
+// timm's init_weights_vit_timm: every linear weight trunc-normal σ 0.02 (cut at ±2, i.e. in
+// effect untruncated), biases zero. The patch projection keeps PyTorch's default (timm's is a
+// Conv2d it leaves alone).
+void init_linear_weights(const nn::NamedTensors& params, Generator& gen) {
+  for (const auto& [name, t] : params) {
+    if (name.rfind("patches.", 0) == 0) continue;
+    Tensor p = t;
+    const bool weight =
+        name.ends_with(".weight") || name.ends_with(".w_qkv") || name.ends_with(".w_out");
+    const bool norm = name.find(".ln") != std::string::npos || name.rfind("norm.", 0) == 0;
+    if (weight && !norm)
+      nn::init::trunc_normal_(p, 0.0f, 0.02f, -2.0f, 2.0f, gen);
+    else if (!norm &&
+             (name.ends_with(".bias") || name.ends_with(".b_qkv") || name.ends_with(".b_out")))
+      nn::init::zeros_(p);
+  }
+}
+
+}  // namespace
+
+ViT::ViT(const ViTOptions& opt, Generator& gen) : opt_(opt) {
+  FOCUS_CHECK(opt.channels >= 1 && opt.height >= 1 && opt.width >= 1 && opt.classes >= 2, kOp,
+              ": channels ", opt.channels, ", height ", opt.height, ", width ", opt.width,
+              " and classes ", opt.classes, " must be >= 1 (classes >= 2)");
+  FOCUS_CHECK(opt.patch >= 1 && opt.height % opt.patch == 0 && opt.width % opt.patch == 0, kOp,
+              ": the image ", opt.height, "x", opt.width, " is not a whole number of ", opt.patch,
+              "x", opt.patch, " patches");
+  FOCUS_CHECK(opt.dim >= 1 && opt.heads >= 1 && opt.dim % opt.heads == 0, kOp, ": dim ", opt.dim,
+              " must be a positive multiple of heads ", opt.heads);
+  FOCUS_CHECK(opt.depth >= 1 && opt.mlp_ratio >= 1, kOp, ": depth ", opt.depth, " and mlp_ratio ",
+              opt.mlp_ratio, " must be >= 1");
+  FOCUS_CHECK(opt.pool == "cls" || opt.pool == "mean", kOp, ": pool must be 'cls' or 'mean', got '",
+              opt.pool, "'");
+  patches_ = register_module(
+      "patches", std::make_shared<nn::PatchEmbedding>(opt.channels, opt.patch, opt.dim, gen));
+  const bool cls = opt.pool == "cls";
+  const int64_t tokens = grid_h() * grid_w() + (cls ? 1 : 0);
+  pos_ = register_module("pos", std::make_shared<nn::LearnedPositions>(tokens, opt.dim, gen));
+  if (cls) {
+    Tensor t = Tensor::zeros({1, 1, opt.dim});
+    nn::init::trunc_normal_(t, 0.0f, 0.02f, -2.0f, 2.0f, gen);
+    cls_ = register_parameter("cls", t);
+  }
+  for (int64_t i = 0; i < opt.depth; ++i)
+    blocks_.push_back(
+        register_module("blocks." + std::to_string(i),
+                        std::make_shared<nn::EncoderBlock>(
+                            nn::BlockOptions{.dim = opt.dim,
+                                             .heads = opt.heads,
+                                             .mlp_ratio = opt.mlp_ratio,
+                                             .dropout = opt.dropout,
+                                             .attention_dropout = opt.attention_dropout,
+                                             .name = "block" + std::to_string(i)},
+                            gen)));
+  norm_ = register_module("norm", std::make_shared<nn::LayerNorm>(opt.dim));
+  head_ = register_module(
+      "head", std::make_shared<nn::Linear>(opt.dim, opt.classes, nn::LinearOptions{}, gen));
+  init_linear_weights(named_parameters(), gen);
+}
+
+Tensor ViT::operator()(const Tensor& images) const {
+  FOCUS_CHECK(images.defined() && images.dtype() == DType::f32 && images.dim() == 4 &&
+                  images.size(1) == opt_.channels && images.size(2) == opt_.height &&
+                  images.size(3) == opt_.width,
+              kOp, ": expected images f32 [B,", opt_.channels, ",", opt_.height, ",", opt_.width,
+              "], got ", images.defined() ? dtype_name(images.dtype()) : "undefined", " ",
+              images.defined() ? images.shape().str() : "");
+  const int64_t b = images.size(0);
+  Tensor x = (*patches_)(images);                                         // [B,P,D]
+  if (cls_.defined()) x = concat({cls_.expand({b, 1, opt_.dim}), x}, 1);  // [B,1+P,D]
+  x = (*pos_)(x);
+  for (const auto& block : blocks_) x = (*block)(x);
+  x = (*norm_)(x);
+  Tensor pooled = cls_.defined() ? x.slice(1, 0, 1).squeeze(1) : mean(x, {1});  // [B,D]
+  return (*head_)(pooled);
+}
+
+std::vector<Tensor> ViT::attention_maps(const attention::Capture& capture) const {
+  std::vector<Tensor> maps;
+  for (int64_t i = 0; i < opt_.depth; ++i) {
+    const std::string prefix = "block" + std::to_string(i) + ".attention#";
+    Tensor latest;
+    for (const attention::CapturedMap& m : capture.maps())
+      if (m.layer.rfind(prefix, 0) == 0) latest = m.probs;
+    FOCUS_CHECK(latest.defined(), kOp, ": no attention map of block ", i,
+                " was captured; run the model while an attention::Capture is alive");
+    maps.push_back(latest);
+  }
+  return maps;
+}
+
+}  // namespace focus::models
