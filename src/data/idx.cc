@@ -27,10 +27,12 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& n
   std::memset(&z, 0, sizeof z);
   FOCUS_CHECK(inflateInit2(&z, 16 + MAX_WBITS) == Z_OK, "idx: ", name, ": cannot start zlib");
   std::vector<uint8_t> out;
-  // gzip's trailer holds the size modulo 2^32: a good first guess for the buffer.
+  // gzip's trailer holds the size modulo 2^32: a good first guess for the buffer, when it is
+  // plausible (deflate expands at most 1032:1; a cut file's last bytes are no trailer).
   if (in.size() >= 18) {
     const uint8_t* t = in.data() + in.size() - 4;
-    out.reserve(size_t(t[0]) | size_t(t[1]) << 8 | size_t(t[2]) << 16 | size_t(t[3]) << 24);
+    const size_t hint = size_t(t[0]) | size_t(t[1]) << 8 | size_t(t[2]) << 16 | size_t(t[3]) << 24;
+    if (hint <= in.size() * 1032) out.reserve(hint);
   }
   z.next_in = const_cast<Bytef*>(in.data());
   z.avail_in = uInt(std::min<size_t>(in.size(), 1u << 30));

@@ -104,7 +104,18 @@ void line_plot(Canvas& c, int64_t y, int64_t x, int64_t h, int64_t w,
   for (const Series& s : series)
     if (!s.name.empty()) ++rows, widest = std::max(widest, text_width(s.name));
   if (rows == 0) return;
-  const int64_t lw = widest + 26, lh = rows * 12 + 6, lx = right - lw - 4, ly = top + 4;
+  const int64_t lw = widest + 26, lh = rows * 12 + 6, lx = right - lw - 4;
+  // Top-right unless more of the data lies there than bottom-right.
+  auto covered = [&](int64_t ly) {
+    int64_t n = 0;
+    for (const Series& s : series)
+      for (size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i) {
+        const double u = px(s.x[i]), v = py(s.y[i]);
+        n += u >= double(lx) && u < double(lx + lw) && v >= double(ly) && v < double(ly + lh);
+      }
+    return n;
+  };
+  const int64_t ly = covered(top + 4) <= covered(bottom - lh - 4) ? top + 4 : bottom - lh - 4;
   c.fill(ly, lx, lh, lw, {255, 255, 255});
   c.fill(ly, lx, 1, lw, kGrid), c.fill(ly + lh - 1, lx, 1, lw, kGrid);
   c.fill(ly, lx, lh, 1, kGrid), c.fill(ly, lx + lw - 1, lh, 1, kGrid);
