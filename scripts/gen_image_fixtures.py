@@ -81,6 +81,15 @@ def main():
             im = Image.alpha_composite(black, im)
         grey.append({"image": src, "expect": raw(src + ".grey.bin", np.asarray(im.convert("L")))})
 
+    # A photo-like JPEG of the first Fashion-MNIST test image (an ankle boot): dark on a light
+    # background, in colour, larger, for the predict test (tests/vision_learning).
+    import gzip
+    with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
+        boot = 255 - np.frombuffer(f.read(16 + 784)[16:], np.uint8).reshape(28, 28)
+    tint = np.stack([boot, boot, np.minimum(boot.astype(int) + 20, 255).astype(np.uint8)], -1)
+    Image.fromarray(tint, "RGB").resize((140, 112), Image.BILINEAR).save(
+        os.path.join(OUT, "boot_light_112x140.jpg"), quality=85)
+
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump({"decode": decode, "resize": resize, "grey": grey}, f, indent=1)
 
