@@ -63,6 +63,17 @@ def main():
         decoded = np.asarray(Image.open(os.path.join(OUT, name)))
         decode.append({"image": name, "expect": raw(name + ".bin", decoded)})
 
+    # EXIF orientations 1-8 (as phones write them): decoded upright as PIL's exif_transpose.
+    from PIL import ImageOps
+    base = Image.fromarray(smooth(6, 10, 3), "RGB")
+    for o in range(1, 9):
+        name = f"orient_{o}.jpg"
+        exif = Image.Exif()
+        exif[0x0112] = o
+        base.save(os.path.join(OUT, name), quality=95, exif=exif.tobytes())
+        upright = ImageOps.exif_transpose(Image.open(os.path.join(OUT, name)))
+        decode.append({"image": name, "expect": raw(name + ".bin", np.asarray(upright))})
+
     # Resizing with PIL's BILINEAR filter (widened when shrinking), grey and colour, both ways.
     for src, mode, sizes in [("rgb_23x37.png", "RGB", [(28, 28), (11, 7), (50, 64)]),
                              ("grey_20x16.png", "L", [(28, 28), (5, 4), (20, 33)]),

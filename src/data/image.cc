@@ -67,6 +67,69 @@ void jpeg_fail(j_common_ptr cinfo) {
 
 void jpeg_quiet(j_common_ptr, int) {}  // warnings (e.g. premature end) are not printed
 
+// The EXIF orientation (1-8; 1 when absent or unreadable) in an APP1 marker's data: cameras
+// store pixels as the sensor read them and say in this tag how to turn them for display.
+int exif_orientation(const uint8_t* d, size_t n) {
+  if (n < 14 || std::memcmp(d, "Exif\0\0", 6) != 0) return 1;
+  const uint8_t* t = d + 6;  // the TIFF header; offsets count from here
+  const size_t size = n - 6;
+  const bool le = t[0] == 'I' && t[1] == 'I';
+  if (!le && !(t[0] == 'M' && t[1] == 'M')) return 1;
+  auto u16 = [&](size_t at) { return le ? t[at] | t[at + 1] << 8 : t[at] << 8 | t[at + 1]; };
+  auto u32 = [&](size_t at) {
+    return le ? uint32_t(u16(at)) | uint32_t(u16(at + 2)) << 16
+              : uint32_t(u16(at)) << 16 | uint32_t(u16(at + 2));
+  };
+  const size_t ifd = u32(4);
+  if (ifd + 2 > size) return 1;
+  const size_t entries = size_t(u16(ifd));
+  for (size_t k = 0; k < entries && ifd + 2 + 12 * (k + 1) <= size; ++k) {
+    const size_t e = ifd + 2 + 12 * k;
+    if (u16(e) == 0x0112 && u16(e + 2) == 3) {  // Orientation, SHORT
+      const int o = u16(e + 8);
+      return o >= 1 && o <= 8 ? o : 1;
+    }
+  }
+  return 1;
+}
+
+// The image turned as EXIF orientation `o` says (the same as PIL's ImageOps.exif_transpose).
+Image orient(const Image& in, int o) {
+  if (o <= 1) return in;
+  const int64_t h = in.height, w = in.width, c = in.channels;
+  const bool swap = o >= 5;
+  Image out(swap ? w : h, swap ? h : w, c);
+  for (int64_t y = 0; y < out.height; ++y)
+    for (int64_t x = 0; x < out.width; ++x) {
+      int64_t sy = y, sx = x;
+      switch (o) {
+        case 2:
+          sx = w - 1 - x;
+          break;
+        case 3:
+          sy = h - 1 - y, sx = w - 1 - x;
+          break;
+        case 4:
+          sy = h - 1 - y;
+          break;
+        case 5:
+          sy = x, sx = y;
+          break;
+        case 6:
+          sy = h - 1 - x, sx = y;
+          break;
+        case 7:
+          sy = h - 1 - x, sx = w - 1 - y;
+          break;
+        case 8:
+          sy = x, sx = w - 1 - y;
+          break;
+      }
+      std::memcpy(out.at(y, x), in.at(sy, sx), size_t(c));
+    }
+  return out;
+}
+
 Image decode_jpeg(const uint8_t* bytes, size_t size, const std::string& name) {
   jpeg_decompress_struct cinfo;
   JpegError err;
@@ -80,6 +143,7 @@ Image decode_jpeg(const uint8_t* bytes, size_t size, const std::string& name) {
   size_t out_size = 0;
   int64_t h = 0, w = 0, c = 0;
   bool cmyk = false;
+  int orientation = 1;
   if (setjmp(err.jump)) {
     jpeg_destroy_decompress(&cinfo);
     std::free(out);
@@ -87,7 +151,11 @@ Image decode_jpeg(const uint8_t* bytes, size_t size, const std::string& name) {
   }
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, bytes, static_cast<unsigned long>(size));
+  jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
   jpeg_read_header(&cinfo, TRUE);
+  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next)
+    if (m->marker == JPEG_APP0 + 1 && orientation == 1)
+      orientation = exif_orientation(m->data, m->data_length);
   cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   cinfo.out_color_space = cinfo.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE
                           : cmyk                                  ? JCS_CMYK
@@ -124,7 +192,7 @@ Image decode_jpeg(const uint8_t* bytes, size_t size, const std::string& name) {
     std::memcpy(img.pixels.data(), out, out_size);
   }
   std::free(out);
-  return img;
+  return orient(img, orientation);
 }
 
 }  // namespace
