@@ -49,6 +49,7 @@ fixtures: deps
 	for g in scripts/gen_fixtures.py scripts/gen_attention_fixtures.py scripts/gen_nn_fixtures.py \
 	         scripts/gen_optim_fixtures.py; do /usr/bin/python3 $$g || exit 1; done
 	/usr/bin/python3 scripts/gen_vision_fixtures.py
+	/usr/bin/python3 scripts/gen_image_fixtures.py
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

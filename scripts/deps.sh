@@ -10,6 +10,7 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch   # reference for fixtures and the benchmark peer
   clang-format
+  python3-pil                           # image fixtures (scripts/gen_image_fixtures.py)
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -98,8 +98,7 @@ void write_overlay(const std::string& out, const PreparedImage& img, const viz::
     Tensor mean = Tensor::zeros(a.heads[0].shape());
     for (const Tensor& h : a.heads)
       for (int64_t i = 0; i < mean.numel(); ++i) mean.data()[i] += h.data()[i] / a.heads.size();
-    panels.push_back({detail::cat(last_layer, ", ", a.heads.size(), " heads",
-                                  a.class_token ? " (class token)" : ""),
+    panels.push_back({detail::cat(last_layer, ": mean of ", a.heads.size(), " heads"),
                       viz::overlay(img.grey, mean, kPanel, kPanel)});
   }
   if (a.pooling.defined())

@@ -153,7 +153,9 @@ bool write_learning_curves(const std::string& log_path, const std::string& png_p
   // x in epochs: steps are placed by the steps per epoch the first epoch record shows.
   const double per_epoch = !ep.empty() && ep[0] > 0 && ep_step[0] > 0 ? ep_step[0] / ep[0] : 0.0;
   const std::string xlabel = per_epoch > 0 ? "epoch" : "step";
-  viz::Series sl{"train (batches)", {}, {}, {158, 202, 225}}, sa = sl;
+  // Step records hold the last batch's loss and the accuracy of the epoch so far.
+  viz::Series sl{"train (batch)", {}, {}, {158, 202, 225}},
+      sa{"train (epoch so far)", {}, {}, {158, 202, 225}};
   for (const Point& s : steps) {
     const double x = per_epoch > 0 ? s.step / per_epoch : s.step;
     sl.x.push_back(x), sl.y.push_back(s.loss);
