@@ -38,6 +38,11 @@ BENCHES = {
         "peer": [PYTHON, "bench/peers/attention_torch.py"],
         "runs": [(2, "")],
     },
+    "vision": {
+        "focus": ["{build}/bench/vision_bench"],
+        "peer": [PYTHON, "bench/peers/vision_torch.py"],
+        "runs": [(2, "")],
+    },
 }
 
 

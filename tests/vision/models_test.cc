@@ -3,6 +3,7 @@
 #include <cmath>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "focus/models.h"
 #include "focus/models/vision.h"
@@ -89,6 +90,11 @@ TEST(Vision, VitCapturesEveryHeadOfEveryBlock) {
     for (float v : rows.to_vector()) EXPECT_NEAR(v, 1.0f, 1e-5f);
   }
   EXPECT_EQ(attention::rollout(maps).shape(), Shape({2, n, n}));
+  // Without a capture the last block runs for the class token alone: the same logits.
+  Tensor plain;
+  std::thread other([&] { plain = vit(x); });  // a Capture records on its own thread only
+  other.join();
+  FOCUS_EXPECT_CLOSE(plain, logits, 1e-5f, 1e-6f);
   attention::Capture empty;
   test::expect_error([&] { vit.attention_maps(empty); }, {"vit", "block 0", "Capture"});
 }

@@ -11,6 +11,7 @@
 // class token when pool = "cls".
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,11 +46,14 @@ class ViT : public Classifier {
   std::vector<Tensor> attention_maps(const attention::Capture& capture) const;
 
  private:
+  // The last block for the class token alone (see vit.cc).
+  Tensor last_block_class_token(const Tensor& x) const;
   ViTOptions opt_;
   std::shared_ptr<nn::PatchEmbedding> patches_;
   std::shared_ptr<nn::LearnedPositions> pos_;
   Tensor cls_;  // [1,1,D] or undefined
   std::vector<std::shared_ptr<nn::EncoderBlock>> blocks_;
+  std::map<std::string, Tensor> last_;  // the last block's parameters by name
   std::shared_ptr<nn::LayerNorm> norm_;
   std::shared_ptr<nn::Linear> head_;
 };

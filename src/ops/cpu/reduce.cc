@@ -1,5 +1,7 @@
 #include "ops/cpu/reduce.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -48,7 +50,11 @@ void sum_mid(const float* x, float* out, int64_t outer, int64_t r, int64_t inner
   }
   // inner > 1: accumulate rows of `inner` elements, vectorised along inner; each output element
   // is owned by one thread, summed in j order.
-  const int64_t chunk = 1024;
+  // Narrower chunks when there are too few to keep every thread busy (a bias gradient: outer 1,
+  // inner 512); each element is still summed in j order, so the bits do not depend on the chunk.
+  int64_t chunk = 1024;
+  while (chunk > 64 && outer * ((inner + chunk - 1) / chunk) < 4 * omp_get_max_threads())
+    chunk /= 2;
   const int64_t per = (inner + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) if (outer * r * inner > (1 << 15))
   for (int64_t w = 0; w < outer * per; ++w) {
