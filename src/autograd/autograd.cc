@@ -85,6 +85,7 @@ std::vector<Tensor> Node::apply(const Tensor& grad, const Needs& needs) {
 
 void Node::release() {
   fn_ = nullptr;
+  scatter = nullptr;
   next.clear();
   released_ = true;
 }
@@ -114,6 +115,24 @@ void record(const char* op, Tensor& out, const std::vector<Tensor>& inputs, Back
   out.impl().grad_fn = std::move(node);
   out.impl().requires_grad = true;
 }
+
+void record_view(const char* op, Tensor& out, const Tensor& input, BackwardFn fn,
+                 ScatterFn scatter) {
+  record(op, out, {input}, std::move(fn));
+  if (out.grad_fn()) out.impl().grad_fn->scatter = std::move(scatter);
+}
+
+namespace {
+
+// A gradient backward holds that nothing else can see, so it may be added into in place.
+bool private_gradient(const Tensor& t) {
+  const std::shared_ptr<TensorImpl>& impl = t.impl_ptr();
+  return impl.use_count() == 1 && impl->storage.use_count() == 1 && !impl->grad_fn &&
+         impl->offset == 0 && t.is_contiguous() &&
+         impl->storage->bytes() == size_t(t.numel()) * sizeof(float);
+}
+
+}  // namespace
 
 void backward(const Tensor& root, const Tensor& grad) {
   FOCUS_CHECK(grad.defined() && grad.shape() == root.shape(), "backward: gradient of shape ",
@@ -155,6 +174,17 @@ void backward(const Tensor& root, const Tensor& grad) {
     if (found == grads.end()) continue;  // no gradient reached this node
     Tensor g = std::move(found->second);
     grads.erase(found);
+    if (node->scatter && node->next.size() == 1 && node->next[0]) {
+      auto slot = grads.find(node->next[0].get());
+      if (slot != grads.end() && slot->second.dtype() == DType::f32 &&
+          slot->second.shape() == node->input_shapes[0] && private_gradient(slot->second)) {
+        FOCUS_CHECK(!node->released(), "backward: the graph through '", node->op(),
+                    "' was already freed by an earlier backward(); run the forward pass again");
+        node->scatter(slot->second, g);
+        node->release();
+        continue;
+      }
+    }
     Needs needs;
     for (size_t i = 0; i < node->next.size(); ++i) needs[i] = node->next[i] != nullptr;
     std::vector<Tensor> outs = node->apply(g, needs);

@@ -274,8 +274,9 @@ Tensor slice(const Tensor& x, int axis, int64_t start, int64_t end, int64_t step
   strides[a] *= step;
   Tensor out = view_of(x, shape, strides, x.offset() + start * x.strides()[a]);
   Shape in_shape = x.shape();
-  autograd::record(
-      "slice", out, {x}, [in_shape, a, start, end, step](const Tensor& g, const autograd::Needs&) {
+  autograd::record_view(
+      "slice", out, x,
+      [in_shape, a, start, end, step](const Tensor& g, const autograd::Needs&) {
         Tensor gx = Tensor::zeros(in_shape);
         Tensor dst = gx.slice(a, start, end, step);
         Tensor src = g.contiguous();
@@ -283,6 +284,13 @@ Tensor slice(const Tensor& x, int axis, int64_t start, int64_t end, int64_t step
           cpu::copy_to_strided(reinterpret_cast<const uint32_t*>(src.data()), dst.shape(),
                                dst.strides(), reinterpret_cast<uint32_t*>(dst.data()));
         return std::vector<Tensor>{gx};
+      },
+      [a, start, end, step](Tensor& acc, const Tensor& g) {
+        Tensor dst = acc.slice(a, start, end, step);  // a view into acc
+        Tensor sum = add(dst, g).contiguous();
+        if (sum.numel() > 0)
+          cpu::copy_to_strided(reinterpret_cast<const uint32_t*>(sum.data()), dst.shape(),
+                               dst.strides(), reinterpret_cast<uint32_t*>(dst.data()));
       });
   return out;
 }
