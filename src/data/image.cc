@@ -29,17 +29,37 @@ Image decode_png(const uint8_t* bytes, size_t size, const std::string& name) {
   if (!png_image_begin_read_from_memory(&png, bytes, size))
     throw Error(detail::cat("image: ", name, ": bad PNG (", png.message, ")"));
   const bool colour = png.format & PNG_FORMAT_FLAG_COLOR,
-             alpha = png.format & PNG_FORMAT_FLAG_ALPHA;
+             alpha = png.format & PNG_FORMAT_FLAG_ALPHA,
+             wide = png.format & PNG_FORMAT_FLAG_LINEAR;  // 16-bit samples
   png.format = colour ? (alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB)
                       : (alpha ? PNG_FORMAT_GA : PNG_FORMAT_GRAY);
+  // libpng's simplified API takes 16-bit samples for linear light and re-encodes them as sRGB
+  // when asked for 8 bits (a mid grey 32768 became 188); they are read as 16 bits here and
+  // scaled to 8 (round(v/257), as other readers do). Linear formats premultiply by alpha.
+  if (wide) png.format |= PNG_FORMAT_FLAG_LINEAR;
   if (int64_t(png.width) * png.height > kMaxPixels) {
     png_image_free(&png);
     throw Error(detail::cat("image: ", name, ": ", png.width, "x", png.height,
                             " pixels is more than this reader accepts"));
   }
-  Image img(png.height, png.width, PNG_IMAGE_SAMPLE_CHANNELS(png.format));
-  if (!png_image_finish_read(&png, nullptr, img.pixels.data(), 0, nullptr))
+  const int64_t channels = PNG_IMAGE_SAMPLE_CHANNELS(png.format);
+  Image img(png.height, png.width, channels);
+  if (wide) {
+    std::vector<uint16_t> v(size_t(png.height) * png.width * size_t(channels));
+    if (!png_image_finish_read(&png, nullptr, v.data(), 0, nullptr))
+      throw Error(detail::cat("image: ", name, ": bad or truncated PNG (", png.message, ")"));
+    const int64_t colours = alpha ? channels - 1 : channels;
+    for (size_t p = 0; p < v.size(); p += size_t(channels)) {
+      const double a = alpha ? v[p + size_t(colours)] : 65535.0;
+      for (int64_t k = 0; k < channels; ++k) {
+        double x = v[p + size_t(k)];
+        if (k < colours && alpha) x = a > 0 ? std::min(65535.0, x * 65535.0 / a) : 0.0;
+        img.pixels[p + size_t(k)] = uint8_t(std::lround(x / 257.0));
+      }
+    }
+  } else if (!png_image_finish_read(&png, nullptr, img.pixels.data(), 0, nullptr)) {
     throw Error(detail::cat("image: ", name, ": bad or truncated PNG (", png.message, ")"));
+  }
   if (img.channels == 2) {  // grey + alpha -> RGBA, so callers see 1, 3 or 4 channels
     Image rgba(img.height, img.width, 4);
     for (int64_t i = 0; i < img.height * img.width; ++i) {
