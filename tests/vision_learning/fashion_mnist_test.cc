@@ -1,0 +1,219 @@
+// Fashion-MNIST end to end through the focus command line: a ViT trained briefly on a slice of
+// the real data clears a bar on the official test images; training writes its reports; predict
+// reads PNG and JPEG files a user might give it; bad files are one-line errors.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "focus/attention.h"
+#include "focus/config.h"
+#include "focus/focus.h"
+#include "focus/idx.h"
+#include "focus/image.h"
+#include "focus/models.h"
+#include "focus/train.h"
+#include "test_util.h"
+
+namespace focus {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kFocus = std::string(FOCUS_BINARY_DIR) + "/focus";
+
+struct Result {
+  int status = -1;
+  std::string out;
+};
+
+Result run(const std::string& args) {
+  Result r;
+  FILE* p = popen((kFocus + " " + args + " 2>&1").c_str(), "r");
+  char buf[4096];
+  while (p && fgets(buf, sizeof buf, p)) r.out += buf;
+  const int raw = p ? pclose(p) : -1;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+// The slice (slice.json): 4,500 training, 500 validation and 1,000 test images; a small ViT on
+// 7×7 patches. ctest trains it once (setup.cmake); run alone, the first case trains it.
+class FashionMnist : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!fs::exists(data::fashion_mnist_dir() + "/train-images-idx3-ubyte.gz")) return;
+    dir_ = std::string(FOCUS_BINARY_DIR) + "/vision_learning";
+    if (!fs::exists(dir_ + "/train.status")) {
+      fs::create_directories(dir_);
+      fs::remove_all(dir_ + "/model");
+      const Result r = run(std::string("train --config ") + FOCUS_VISION_SLICE + " --out " + dir_ +
+                           "/model --threads 1 --quiet");
+      std::ofstream(dir_ + "/train.out") << r.out;
+      std::ofstream(dir_ + "/train.status") << r.status << "\n";
+    }
+    std::ifstream status(dir_ + "/train.status"), out(dir_ + "/train.out");
+    status >> train_.status;
+    train_.out.assign(std::istreambuf_iterator<char>(out), std::istreambuf_iterator<char>());
+    scratch_ =
+        (fs::path(::testing::TempDir()) / ("focus_fmnist_" + std::to_string(getpid()))).string();
+    fs::create_directories(scratch_);
+  }
+  static void TearDownTestSuite() {
+    if (!scratch_.empty()) fs::remove_all(scratch_);
+  }
+  void SetUp() override {
+    if (dir_.empty()) GTEST_SKIP() << "no Fashion-MNIST at " << data::fashion_mnist_dir();
+    ASSERT_EQ(train_.status, 0) << train_.out;
+  }
+  static std::string model() { return dir_ + "/model"; }
+
+  // The model as training left it, loaded through the library.
+  static std::unique_ptr<models::Classifier> load() {
+    const nlohmann::json cfg = config::load(model() + "/config.json");
+    Generator gen(0);
+    auto m = models::build(cfg.at("model"),
+                           {{"channels", 1}, {"height", 28}, {"width", 28}, {"classes", 10}}, gen);
+    m->load_state_dict(train::load_checkpoint(model() + "/best.safetensors").model);
+    m->eval();
+    return m;
+  }
+
+  static inline std::string dir_;
+  static inline Result train_;
+  static inline std::string scratch_;  // files the cases write
+};
+
+TEST_F(FashionMnist, ASliceTrainedBrieflyClearsTheBar) {
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(train_.out, m, std::regex("test accuracy: ([0-9.]+)%")))
+      << train_.out;
+  const double accuracy = std::stod(m[1]);
+  std::smatch t;
+  std::regex_search(train_.out, t, std::regex("trained [0-9]+ steps in ([0-9.]+) s"));
+  std::printf("test accuracy %.2f%% on 1,000 test images, trained in %s s\n", accuracy,
+              t.size() > 1 ? t[1].str().c_str() : "?");
+  EXPECT_GT(accuracy, 75.0) << train_.out;
+  // The report: confusion matrix, per-class table, and where the files are.
+  EXPECT_NE(train_.out.find("confusion matrix"), std::string::npos);
+  EXPECT_NE(train_.out.find("Ankle boot"), std::string::npos);
+  EXPECT_NE(train_.out.find("outputs in " + model()), std::string::npos);
+  // Per-class figures add up to the test accuracy.
+  std::ifstream f(model() + "/per_class_accuracy.json");
+  const nlohmann::json j = nlohmann::json::parse(f);
+  int64_t correct = 0, total = 0;
+  for (const auto& c : j.at("classes"))
+    correct += c.at("correct").get<int64_t>(), total += c.at("total").get<int64_t>();
+  EXPECT_EQ(total, 1000);
+  EXPECT_NEAR(100.0 * double(correct) / double(total), accuracy, 0.006);
+  EXPECT_EQ(j.at("classes").at(9).at("name"), "Ankle boot");
+}
+
+TEST_F(FashionMnist, ReportsArePictures) {
+  EXPECT_NE(train_.out.find("attention maps: " + model() + "/attention_maps.png"),
+            std::string::npos)
+      << train_.out;
+  const Image grid = read_image(model() + "/attention_maps.png");
+  // Ten rows of 84-pixel cells (one test image per class), columns: image, 4 heads, rollout.
+  EXPECT_GT(grid.height, 10 * 84);
+  EXPECT_GT(grid.width, 6 * 84);
+  const Image curves = read_image(model() + "/learning_curves.png");
+  EXPECT_EQ(curves.width, 1040);
+  EXPECT_TRUE(fs::exists(model() + "/preprocess.json"));
+}
+
+TEST_F(FashionMnist, AttentionRowsAreProbabilities) {
+  const auto m = load();
+  const data::FashionMnist fm = data::read_fashion_mnist();
+  const nlohmann::json pre = config::load(model() + "/preprocess.json");
+  const auto test = fm.test->normalised(pre.at("mean"), pre.at("stddev"));
+  Tensor x = Tensor::empty({4, 1, 28, 28});
+  for (int64_t b = 0; b < 4; ++b) {
+    const Tensor e = test->get(b).x;
+    std::copy(e.data(), e.data() + 784, x.data() + b * 784);
+  }
+  autograd::NoGradGuard no_grad;
+  attention::Capture capture;
+  (*m)(x);
+  ASSERT_EQ(capture.maps().size(), 2u);  // one per block
+  for (const auto& map : capture.maps()) {
+    ASSERT_EQ(map.probs.shape(), Shape({4, 4, 17, 17})) << map.layer;  // 1 + 4x4 patches
+    const Tensor p = map.probs.contiguous();
+    for (int64_t r = 0; r < p.numel() / 17; ++r) {
+      double s = 0;
+      for (int64_t k = 0; k < 17; ++k) {
+        ASSERT_GE(p.data()[r * 17 + k], 0.0f);
+        s += p.data()[r * 17 + k];
+      }
+      ASSERT_NEAR(s, 1.0, 1e-5) << map.layer << " row " << r;
+    }
+  }
+}
+
+// A test image as a user might have it: upscaled, in colour.
+Image user_image() {
+  const data::FashionMnist fm = data::read_fashion_mnist();
+  Image img(28, 28, 1);
+  std::copy(fm.test->pixels(0), fm.test->pixels(0) + 784, img.pixels.begin());  // an ankle boot
+  return resize(to_rgb(img), 112, 140);
+}
+
+std::vector<double> probabilities(const std::string& out) {
+  std::vector<double> p;
+  const std::regex line(R"(\n  \S.*? +([0-9.]+)%)");
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), line); it != std::sregex_iterator();
+       ++it)
+    p.push_back(std::stod((*it)[1]));
+  return p;
+}
+
+TEST_F(FashionMnist, PredictsAPngAndWritesTheOverlay) {
+  const std::string png = scratch_ + "/boot.png", overlay = scratch_ + "/boot_attention.png";
+  write_png(png, user_image());
+  const Result r = run("predict " + model() + " " + png + " --top 10 --attention " + overlay);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const std::vector<double> p = probabilities(r.out);
+  ASSERT_EQ(p.size(), 10u) << r.out;
+  double sum = 0;
+  for (double v : p) sum += v;
+  EXPECT_NEAR(sum, 100.0, 0.06) << r.out;
+  EXPECT_TRUE(std::is_sorted(p.rbegin(), p.rend())) << r.out;
+  EXPECT_NE(r.out.find("140x112, 3 channels -> 28x28 grey\n  Ankle boot"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("attention overlay: " + overlay), std::string::npos) << r.out;
+  const Image o = read_image(overlay);
+  EXPECT_EQ(o.channels, 3);
+  EXPECT_GT(o.width, 3 * 224);
+}
+
+TEST_F(FashionMnist, PredictsAJpegWithALightBackground) {
+  // The same ankle boot, dark on light and tinted, as a JPEG (scripts/gen_image_fixtures.py).
+  const std::string jpg = test::fixture("vision/images/boot_light_112x140.jpg");
+  const Result r = run("predict " + model() + " " + jpg);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(probabilities(r.out).size(), 5u) << r.out;
+  EXPECT_NE(r.out.find("140x112, 3 channels -> 28x28 grey, inverted (light background; the "
+                       "model knows dark ones)\n  Ankle boot"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(FashionMnist, BadImagesAreOneLineErrorsWithExitCode2) {
+  const std::string bad = scratch_ + "/bad.png", cut = scratch_ + "/cut.png";
+  std::ofstream(bad) << "this is not an image";
+  write_png(scratch_ + "/full.png", user_image());
+  fs::copy_file(scratch_ + "/full.png", cut);
+  fs::resize_file(cut, fs::file_size(cut) / 2);
+  for (const std::string& file : {bad, cut, scratch_ + "/missing.jpg"}) {
+    const Result r = run("predict " + model() + " " + file);
+    EXPECT_EQ(r.status, 2) << file << ": " << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+    EXPECT_NE(r.out.find(file), std::string::npos) << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace focus
