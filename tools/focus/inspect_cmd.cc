@@ -12,12 +12,15 @@ int inspect_main(int argc, char** argv) {
   CLI::App app{"Parameters, training state and per-head attention entropy of a trained model.",
                "focus inspect"};
   std::string dir;
+  int threads = 0;
   app.add_option("model_dir", dir, "directory written by focus train")->required();
+  app.add_option("--threads", threads, "threads");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kOk : kUsage;
   }
+  if (threads > 0) set_num_threads(threads);
   Loaded l = load_model_dir(dir);
   std::printf("parameters (%lld):\n", (long long)l.model->parameter_count());
   for (const auto& [name, t] : l.model->named_parameters())
