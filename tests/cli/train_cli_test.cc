@@ -20,20 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 const std::string kFocus = std::string(FOCUS_BINARY_DIR) + "/focus";
 
-struct Result {
-  int status;
-  std::string out;
-};
-
-Result run(const std::string& args) {
-  Result r;
-  FILE* p = popen((kFocus + " " + args + " 2>&1").c_str(), "r");
-  char buf[4096];
-  while (p && fgets(buf, sizeof buf, p)) r.out += buf;
-  const int raw = p ? pclose(p) : -1;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using Result = ::focus::test::CliResult;
+const auto& run = ::focus::test::run_cli;
 
 std::string temp_dir(const std::string& name) {
   const fs::path d =

@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -144,6 +146,17 @@ double weighted_sum(const Tensor& out, const std::vector<float>& r) {
              << ", analytic " << ana[worst_at];
   }
   return ::testing::AssertionSuccess();
+}
+
+CliResult run_cli(const std::string& args) {
+  static const std::string focus = std::string(FOCUS_BINARY_DIR) + "/focus";
+  CliResult r;
+  FILE* p = popen((focus + " " + args + " 2>&1").c_str(), "r");
+  char buf[4096];
+  while (p && fgets(buf, sizeof buf, p)) r.out += buf;
+  const int raw = p ? pclose(p) : -1;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
 }
 
 }  // namespace focus::test

@@ -50,6 +50,14 @@ using GradFn = std::function<Tensor(const std::vector<Tensor>&)>;
 ::testing::AssertionResult check_gradients(const GradFn& fn, const std::vector<Tensor>& inputs,
                                            float eps = 1e-2f, float tol = 2e-2f);
 
+// The focus command line of this build, run with `args` (stderr joined to stdout): its exit
+// status (-1 when it did not exit normally) and what it printed.
+struct CliResult {
+  int status = -1;
+  std::string out;
+};
+CliResult run_cli(const std::string& args);
+
 }  // namespace focus::test
 
 #define FOCUS_EXPECT_GRADIENTS(...) EXPECT_TRUE(::focus::test::check_gradients(__VA_ARGS__))

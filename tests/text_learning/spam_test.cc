@@ -1,7 +1,6 @@
 // The spam filter end to end through the CLI: a short training run on a stratified subset of the
 // SpamAssassin corpus learns well above the majority class, predict prints a label and a
 // probability, the attention view is escaped HTML, and bad input is a one-line error.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -17,22 +16,9 @@
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kFocus = std::string(FOCUS_BINARY_DIR) + "/focus";
 
-struct Result {
-  int status;
-  std::string out;
-};
-
-Result run(const std::string& args) {
-  Result r;
-  FILE* p = popen((kFocus + " " + args + " 2>&1").c_str(), "r");
-  char buf[4096];
-  while (p && fgets(buf, sizeof buf, p)) r.out += buf;
-  const int raw = p ? pclose(p) : -1;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using Result = ::focus::test::CliResult;
+const auto& run = ::focus::test::run_cli;
 
 std::string corpus() {
   const char* cache = std::getenv("FOCUS_CACHE");

@@ -1,7 +1,6 @@
 // Fashion-MNIST end to end through the focus command line: a ViT trained briefly on a slice of
 // the real data clears a bar on the official test images; training writes its reports; predict
 // reads PNG and JPEG files a user might give it; bad files are one-line errors.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -23,22 +22,9 @@ namespace focus {
 namespace {
 
 namespace fs = std::filesystem;
-const std::string kFocus = std::string(FOCUS_BINARY_DIR) + "/focus";
 
-struct Result {
-  int status = -1;
-  std::string out;
-};
-
-Result run(const std::string& args) {
-  Result r;
-  FILE* p = popen((kFocus + " " + args + " 2>&1").c_str(), "r");
-  char buf[4096];
-  while (p && fgets(buf, sizeof buf, p)) r.out += buf;
-  const int raw = p ? pclose(p) : -1;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using Result = ::focus::test::CliResult;
+const auto& run = ::focus::test::run_cli;
 
 // The slice (slice.json): 4,500 training, 500 validation and 1,000 test images; a small ViT on
 // 7×7 patches. ctest trains it once (setup.cmake); run alone, the first case trains it.
