@@ -12,13 +12,11 @@ Features: torch.stft (periodic Hann 400 zero-padded to 512, hop 160, no centring
 clips at once, power, HTK mel filters, log.
 """
 import argparse
-import json
 import math
-import resource
-import statistics
-import time
 
 import torch
+
+from peer_timing import emit, timed
 
 MELS, FRAMES, CLASSES = 40, 98, 22
 
@@ -84,27 +82,6 @@ def mel_filters(n_fft=512, rate=16000, mels=MELS, fmin=20.0, fmax=8000.0):
     return fb.float()
 
 
-def timed(fn, a):
-    ms, r = [], -2
-    while r < 1000 and (r < a.reps or sum(ms) < a.seconds * 1e3):
-        t0 = time.perf_counter()
-        fn()
-        t = (time.perf_counter() - t0) * 1e3
-        if r >= 0:
-            ms.append(t)
-        r += 1
-    return ms
-
-
-def emit(name, ms, items, threads):
-    med = statistics.median(ms)
-    print(json.dumps({"bench": "speech", "case": name, "impl": "torch",
-                      "median_ms": round(med, 4), "min_ms": round(min(ms), 4), "max_ms": round(max(ms), 4),
-                      "gflops": None, "items_per_s": round(items * 1e3 / med, 1),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                      "threads": threads}), flush=True)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
@@ -140,7 +117,7 @@ def main():
                 opt.step()
                 opt.zero_grad(set_to_none=True)
 
-            emit(train_name, timed(step, a), batch, a.threads)
+            emit("speech", train_name, timed(step, a.reps, a.seconds), batch, a.threads)
         if wanted(infer_name):
             model.eval()
             xb = x[:batch].contiguous()
@@ -149,7 +126,7 @@ def main():
                 with torch.no_grad():
                     model(xb)
 
-            emit(infer_name, timed(infer, a), batch, a.threads)
+            emit("speech", infer_name, timed(infer, a.reps, a.seconds), batch, a.threads)
     feat_name = f"features log-mel 40 bands 64 clips of 1 s{suffix}"
     if wanted(feat_name):
         torch.manual_seed(2)
@@ -162,7 +139,7 @@ def main():
                               return_complex=True)
             torch.log(torch.clamp(fb @ spec.abs().pow(2), min=1e-6))
 
-        emit(feat_name, timed(features, a), 64, a.threads)
+        emit("speech", feat_name, timed(features, a.reps, a.seconds), 64, a.threads)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,10 @@ Infer: eval mode under torch.inference_mode() (PyTorch 1.13's fast path for enco
 items_per_s is tokens per second (batch x sequence).
 """
 import argparse
-import json
-import resource
-import statistics
-import time
 
 import torch
+
+from peer_timing import emit, timed
 
 SEQ, DIM, DEPTH, HEADS, BATCH, VOCAB = 256, 256, 4, 4, 32, 8000
 
@@ -36,28 +34,6 @@ class Model(torch.nn.Module):
         for b in self.blocks:
             x = b(x)
         return self.head(self.norm(x)[:, 0])
-
-
-def timed(fn, reps, seconds):
-    ms, r = [], -2
-    while r < 1000 and (r < reps or sum(ms) < seconds * 1e3):
-        t0 = time.perf_counter()
-        fn()
-        t = (time.perf_counter() - t0) * 1e3
-        if r >= 0:
-            ms.append(t)
-        r += 1
-    return ms
-
-
-def emit(case, ms, threads):
-    med = statistics.median(ms)
-    print(json.dumps({"bench": "text", "case": case, "impl": "torch",
-                      "median_ms": round(med, 4), "min_ms": round(min(ms), 4),
-                      "max_ms": round(max(ms), 4), "gflops": None,
-                      "items_per_s": round(BATCH * SEQ * 1e3 / med, 1),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                      "threads": threads}), flush=True)
 
 
 def main():
@@ -91,7 +67,7 @@ def main():
             opt.step()
             opt.zero_grad(set_to_none=True)
 
-        emit("train " + shape, timed(step, a.reps, a.seconds), a.threads)
+        emit("text", "train " + shape, timed(step, a.reps, a.seconds), BATCH * SEQ, a.threads)
     if all(f in "infer " + shape for f in a.filter):
         model.eval()
 
@@ -99,7 +75,7 @@ def main():
             with torch.inference_mode():
                 model(batch()[0])
 
-        emit("infer " + shape, timed(infer, a.reps, a.seconds), a.threads)
+        emit("text", "infer " + shape, timed(infer, a.reps, a.seconds), BATCH * SEQ, a.threads)
 
 
 if __name__ == "__main__":

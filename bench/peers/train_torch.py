@@ -6,12 +6,10 @@ token embedding, a class token, learned positions, pre-norm nn.TransformerEncode
 (GELU, no dropout), a final LayerNorm and a linear head over the class token.
 """
 import argparse
-import json
-import resource
-import statistics
-import time
 
 import torch
+
+from peer_timing import emit, timed
 
 CASES = [
     ("step small seq=12 dim=64 depth=2 heads=4 batch=64", 12, 64, 64, 2, 4, 64),
@@ -72,21 +70,7 @@ def main():
             opt.step()
             opt.zero_grad(set_to_none=True)
 
-        ms, r = [], -2
-        while r < 1000 and (r < a.reps or sum(ms) < a.seconds * 1e3):
-            t0 = time.perf_counter()
-            step()
-            t = (time.perf_counter() - t0) * 1e3
-            if r >= 0:
-                ms.append(t)
-            r += 1
-        med = statistics.median(ms)
-        print(json.dumps({"bench": "train", "case": name, "impl": "torch",
-                          "median_ms": round(med, 4), "min_ms": round(min(ms), 4),
-                          "max_ms": round(max(ms), 4), "gflops": None,
-                          "items_per_s": round(batch * 1e3 / med, 1),
-                          "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                          "threads": a.threads}), flush=True)
+        emit("train", name, timed(step, a.reps, a.seconds), batch, a.threads)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,11 @@ pooling, a linear head. A training step: forward, cross-entropy, backward, AdamW
 inference runs under torch.inference_mode() in eval mode.
 """
 import argparse
-import json
-import resource
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+
+from peer_timing import emit, timed
 
 
 class ViT(torch.nn.Module):
@@ -96,21 +94,7 @@ def main():
                         model(xs[state["at"] % 4])
                     state["at"] += 1
 
-            ms, r = [], -2
-            while r < 1000 and (r < a.reps or sum(ms) < a.seconds * 1e3):
-                t0 = time.perf_counter()
-                step()
-                t = (time.perf_counter() - t0) * 1e3
-                if r >= 0:
-                    ms.append(t)
-                r += 1
-            med = statistics.median(ms)
-            print(json.dumps({"bench": "vision", "case": name, "impl": "torch",
-                              "median_ms": round(med, 4), "min_ms": round(min(ms), 4),
-                              "max_ms": round(max(ms), 4), "gflops": None,
-                              "items_per_s": round(batch * 1e3 / med, 1),
-                              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                              "threads": a.threads}), flush=True)
+            emit("vision", name, timed(step, a.reps, a.seconds), batch, a.threads)
 
 
 if __name__ == "__main__":
