@@ -50,6 +50,9 @@ struct FitOptions {
   int64_t max_steps = 0;         // stop after this many optimiser steps; 0: no limit
   bool progress = true;          // progress display on stderr
   data::Transform transform;     // training augmentation, optional
+  // Evaluated after every epoch and logged as monitor_loss/monitor_accuracy, for time-to-accuracy
+  // benchmarks; never used for any choice, and the time it takes is left out of the log's "time".
+  std::shared_ptr<const data::Dataset> monitor;
 };
 
 // Reads the config's "train" object (unknown keys are errors naming them).
@@ -72,7 +75,8 @@ struct Evaluation {
   int64_t examples = 0, classes = 0;
   std::vector<int64_t> confusion;  // [true class][predicted class], row-major
 };
-Evaluation evaluate(const models::Classifier& model, std::shared_ptr<const data::Dataset> data,
+// Runs the model in evaluation mode (no dropout) and restores its mode afterwards.
+Evaluation evaluate(models::Classifier& model, std::shared_ptr<const data::Dataset> data,
                     int64_t batch = 256);
 
 }  // namespace focus::train

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "focus/attention.h"
@@ -43,8 +44,39 @@ int64_t argmax_row(const float* row, int64_t c) {
   return best;
 }
 
+// The training clock at `step` of an earlier run, read back from its log: the last "time" of a
+// record at or before that step (0 without a log). The clock lives in the log, not in the
+// checkpoint, so that checkpoints of runs with the same seed stay byte-identical.
+double clock_at(const std::string& log_path, int64_t step) {
+  std::ifstream f(log_path);
+  double t = 0.0;
+  std::string line;
+  while (std::getline(f, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("time") || !j.contains("step")) continue;
+    if (!j["time"].is_number() || !j["step"].is_number_integer()) continue;
+    if (j["step"].get<int64_t>() <= step) t = std::max(t, j["time"].get<double>());
+  }
+  return t;
+}
+
+// Puts a model in evaluation mode for a scope. Evaluating in training mode would apply dropout:
+// noisy validation accuracy steering model choice and early stopping, and dropout draws that
+// shift the generator, so that merely measuring would change the training that follows.
+class EvalMode {
+ public:
+  explicit EvalMode(models::Classifier& m) : m_(m), was_training_(m.is_training()) { m_.eval(); }
+  ~EvalMode() { m_.train(was_training_); }
+  EvalMode(const EvalMode&) = delete;
+  EvalMode& operator=(const EvalMode&) = delete;
+
+ private:
+  models::Classifier& m_;
+  bool was_training_;
+};
+
 // Per-layer, per-head attention entropy on a fixed batch: how focused each head is.
-nlohmann::json head_entropies(const models::Classifier& model, const data::Dataset& data) {
+nlohmann::json head_entropies(models::Classifier& model, const data::Dataset& data) {
   const int64_t n = std::min<int64_t>(64, data.size());
   if (n == 0) return nlohmann::json::object();
   data::Loader loader(std::shared_ptr<const data::Dataset>(&data, [](const data::Dataset*) {}),
@@ -53,6 +85,7 @@ nlohmann::json head_entropies(const models::Classifier& model, const data::Datas
   data::Batch batch;
   loader.next(batch);
   autograd::NoGradGuard no_grad;
+  EvalMode eval_mode(model);
   attention::Capture capture;
   model(batch.x);
   nlohmann::json out = nlohmann::json::object();
@@ -109,8 +142,9 @@ FitOptions fit_options(config::Reader& r) {
   return o;
 }
 
-Evaluation evaluate(const models::Classifier& model, std::shared_ptr<const data::Dataset> data,
+Evaluation evaluate(models::Classifier& model, std::shared_ptr<const data::Dataset> data,
                     int64_t batch) {
+  EvalMode eval_mode(model);
   Evaluation ev;
   ev.classes = model.classes();
   ev.confusion.assign(size_t(ev.classes * ev.classes), 0);
@@ -188,6 +222,9 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
 
   int64_t step = 0, epoch = 0, micro_in_epoch = 0, bad_epochs = 0;
   float plateau_lr = opt.lr;
+  // Training seconds before this run (resumed runs continue the log's clock) and seconds spent
+  // on the monitor split, which the clock leaves out.
+  double earlier_seconds = 0.0, monitor_seconds = 0.0;
   if (opt.resume) {
     FOCUS_CHECK(writing, "fit: resume needs an output directory holding last.safetensors");
     Checkpoint ck = load_checkpoint(last_path);
@@ -198,12 +235,14 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
     result.best_accuracy = s.at("best_accuracy"), result.best_epoch = s.at("best_epoch");
     bad_epochs = s.at("bad_epochs");
     plateau_lr = s.value("plateau_lr", opt.lr);
+    earlier_seconds = clock_at((fs::path(opt.out_dir) / "log.jsonl").string(), step);
     default_generator().set_state(s.at("generator").at("seed"), s.at("generator").at("offset"));
   }
   std::unique_ptr<JsonlLog> log;
   if (writing)
     log = std::make_unique<JsonlLog>((fs::path(opt.out_dir) / "log.jsonl").string(), opt.resume);
 
+  auto clock = [&] { return earlier_seconds + seconds_since(start) - monitor_seconds; };
   auto checkpoint = [&](const std::string& path) {
     Checkpoint ck;
     ck.model = model.state_dict();
@@ -280,7 +319,7 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
                     {"accuracy", accuracy},
                     {"lr", optimizer->lr()},
                     {"grad_norm", grad_norm},
-                    {"time", seconds_since(start)}});
+                    {"time", clock()}});
       if (writing && opt.checkpoint_every > 0 && step % opt.checkpoint_every == 0)
         checkpoint(last_path);
       if (opt.max_steps > 0 && step >= opt.max_steps) stop = true;
@@ -299,13 +338,23 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
     }
     if (plateau) plateau_lr = plateau->observe(val.accuracy);
     const double epoch_seconds = seconds_since(epoch_start);
-    char summary[256];
-    std::snprintf(summary, sizeof summary,
-                  "epoch %lld/%lld  train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%%s  %.1f s",
-                  (long long)(epoch + 1), (long long)opt.epochs,
-                  loss_sum / double(std::max<int64_t>(seen, 1)),
-                  100.0 * double(correct) / double(std::max<int64_t>(seen, 1)), double(val.loss),
-                  100.0 * double(val.accuracy), better ? " (best)" : "", epoch_seconds);
+    Evaluation mon;
+    if (opt.monitor) {
+      const auto monitor_start = std::chrono::steady_clock::now();
+      mon = evaluate(model, opt.monitor);
+      monitor_seconds += seconds_since(monitor_start);
+    }
+    char summary[320];
+    int used = std::snprintf(
+        summary, sizeof summary,
+        "epoch %lld/%lld  train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%%s  %.1f s",
+        (long long)(epoch + 1), (long long)opt.epochs,
+        loss_sum / double(std::max<int64_t>(seen, 1)),
+        100.0 * double(correct) / double(std::max<int64_t>(seen, 1)), double(val.loss),
+        100.0 * double(val.accuracy), better ? " (best)" : "", epoch_seconds);
+    if (opt.monitor && used > 0 && size_t(used) < sizeof summary)
+      std::snprintf(summary + used, sizeof summary - size_t(used), "  monitor acc %.2f%%",
+                    100.0 * double(mon.accuracy));
     if (opt.progress) progress.end_epoch(summary);
     if (log)
       log->write({{"kind", "epoch"},
@@ -317,9 +366,16 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
                   {"val_accuracy", val.accuracy},
                   {"lr", optimizer->lr()},
                   {"grad_norm", grad_norm},
-                  {"time", seconds_since(start)},
+                  {"time", clock()},
                   {"samples_per_s", double(seen) / std::max(epoch_seconds, 1e-9)},
                   {"attention_entropy", head_entropies(model, *validation)}});
+    if (log && opt.monitor)
+      log->write({{"kind", "monitor"},
+                  {"epoch", epoch + 1},
+                  {"step", step},
+                  {"time", clock()},
+                  {"monitor_loss", mon.loss},
+                  {"monitor_accuracy", mon.accuracy}});
     const bool patience_out = opt.patience > 0 && bad_epochs >= opt.patience;
     ++result.epochs_run;
     if (writing) {

@@ -89,6 +89,62 @@ TEST(Cli, KillAndResumeIsBitIdentical) {
   EXPECT_NE(straight.out.find("test accuracy:"), std::string::npos) << straight.out;
 }
 
+// --monitor-test logs the test split's accuracy after every epoch for time-to-accuracy
+// benchmarks. It must never steer training: the weights and the final test accuracy equal a run
+// without it, and its evaluation time is left out of the log's clock.
+TEST(Cli, MonitorTestLogsEveryEpochAndChangesNothing) {
+  const std::string a = temp_dir("plain"), b = temp_dir("monitored");
+  const std::string cfg = write_config(a, kSmall);
+  Result plain = run("train --quiet --threads 1 --config " + cfg + " --out " + a);
+  ASSERT_EQ(plain.status, 0) << plain.out;
+  Result mon = run("train --quiet --threads 1 --monitor-test --config " + cfg + " --out " + b);
+  ASSERT_EQ(mon.status, 0) << mon.out;
+
+  train::Checkpoint x = train::load_checkpoint(a + "/last.safetensors");
+  train::Checkpoint y = train::load_checkpoint(b + "/last.safetensors");
+  for (const auto& [name, t] : x.model) {
+    std::vector<float> u = t.to_vector(), v = y.model.at(name).to_vector();
+    EXPECT_EQ(0, std::memcmp(u.data(), v.data(), u.size() * sizeof(float))) << name;
+  }
+  const auto last_line = [](const std::string& out) { return out.substr(out.rfind("test acc")); };
+  EXPECT_EQ(last_line(plain.out), last_line(mon.out));
+
+  std::ifstream log(b + "/log.jsonl");
+  std::string line;
+  int64_t epochs = 0;
+  double last_time = -1.0, epoch_time = -1.0;
+  while (std::getline(log, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j.at("kind") == "epoch") epoch_time = j.at("time").get<double>();
+    if (j.at("kind") != "monitor") continue;
+    ++epochs;
+    EXPECT_EQ(j.at("epoch").get<int64_t>(), epochs);
+    const double acc = j.at("monitor_accuracy").get<double>();
+    EXPECT_GE(acc, 0.0);
+    EXPECT_LE(acc, 1.0);
+    const double t = j.at("time").get<double>();
+    EXPECT_GT(t, last_time);
+    EXPECT_NEAR(t, epoch_time, 0.05) << "the monitor's own time counts in the clock";
+    last_time = t;
+  }
+  EXPECT_EQ(epochs, 3);
+
+  // A resumed run continues the clock rather than restarting it.
+  Result more = run("train --quiet --threads 1 --monitor-test --resume --epochs 4 --config " + cfg +
+                    " --out " + b);
+  ASSERT_EQ(more.status, 0) << more.out;
+  std::ifstream resumed_log(b + "/log.jsonl");
+  double fourth = -1.0;
+  while (std::getline(resumed_log, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j.at("kind") == "monitor" && j.at("epoch") == 4) fourth = j.at("time").get<double>();
+  }
+  EXPECT_GT(fourth, last_time);
+
+  std::ifstream plain_log(a + "/log.jsonl");
+  while (std::getline(plain_log, line)) EXPECT_EQ(line.find("monitor"), std::string::npos) << line;
+}
+
 TEST(Cli, UnknownConfigKeyIsAUsageError) {
   const std::string d = temp_dir("badkey");
   Result r = run("train --quiet --config " + write_config(d, R"({"train": {"lrate": 0.1}})") +

@@ -16,7 +16,7 @@ int train_main(int argc, char** argv) {
   int threads = 0;
   int64_t seed = -1, epochs = 0, batch = 0, max_steps = -1;
   double lr = 0;
-  bool resume = false, quiet = false;
+  bool resume = false, quiet = false, monitor_test = false;
   app.add_option("--config", config_path, "JSON config (see configs/)")->required();
   app.add_option("--out", out, "output directory (checkpoints, log.jsonl, config.json)");
   app.add_option("--threads", threads, "threads (default: FOCUS_THREADS or all cores)");
@@ -28,6 +28,9 @@ int train_main(int argc, char** argv) {
   app.add_option("--set", sets, "any config value: --set model.depth=4 (repeatable)");
   app.add_flag("--resume", resume, "continue from OUT/last.safetensors, bit-identically");
   app.add_flag("--quiet", quiet, "no progress display");
+  app.add_flag("--monitor-test", monitor_test,
+               "also evaluate the test split after every epoch and log it (kind \"monitor\"), for "
+               "time-to-accuracy benchmarks; it is never used for any choice");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -64,6 +67,7 @@ int train_main(int argc, char** argv) {
   fit.out_dir = out;
   fit.resume = resume;
   fit.progress = !quiet;
+  if (monitor_test) fit.monitor = splits.test;
   {
     std::ofstream f(std::filesystem::path(out) / "config.json");
     f << cfg.dump(2) << "\n";
