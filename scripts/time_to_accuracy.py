@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Time to accuracy on Fashion-MNIST: Focus and PyTorch train the same ViT with the same recipe on
+the same machine, and this prints the training time each needs to reach each test accuracy.
+
+  python3 scripts/time_to_accuracy.py [--epochs E] [--threads T] [--parallel] [--deadline S]
+                                      [--resume] [--targets 0.85,0.90,0.92] [--out DIR]
+
+Focus runs `focus train --config configs/fashion_mnist_full.json --epochs E --monitor-test`, the
+peer bench/peers/vision_recipe_torch.py with the same settings. Both evaluate the test split after
+every epoch outside their clocks (it steers nothing); the clock counts training and the validation
+pass. --parallel runs the two at once, each pinned to its own half of the cores (T threads each),
+so that a machine with many cores measures both in one sitting; without it they run one after the
+other. --deadline stops both after S seconds of wall time; --resume continues stopped runs from
+their last epoch, clocks included. Records go to DIR/vision_tta.jsonl (default bench/out).
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def epochs_of(log, impl):
+    """(epoch, time, test accuracy) per epoch from a Focus log.jsonl or the peer's."""
+    out = []
+    if not os.path.exists(log):
+        return out
+    with open(log) as f:
+        for line in f:
+            r = json.loads(line)
+            if impl == "focus" and r.get("kind") != "monitor":
+                continue
+            out.append((r["epoch"], r["time"], r["monitor_accuracy"]))
+    # A resumed run may repeat epochs logged after its checkpoint: the last record counts.
+    return sorted({e: (e, t, acc) for e, t, acc in out}.values())
+
+
+def time_to(curve, target):
+    for epoch, t, acc in curve:
+        if acc >= target:
+            return epoch, t
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--parallel", action="store_true")
+    ap.add_argument("--deadline", type=float, default=0, help="seconds of wall time, 0: none")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--targets", default="0.85,0.90,0.92")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "out"))
+    ap.add_argument("--focus", default=os.path.join(
+        ROOT, os.environ.get("FOCUS_BUILD", "build/release"), "focus"))
+    ap.add_argument("--python", default="/usr/bin/python3", help="the Python that has torch")
+    ap.add_argument("--only", choices=["focus", "torch"], help="run one side only")
+    ap.add_argument("--smoke", action="store_true", help="2,000 training and 1,000 test images")
+    a = ap.parse_args()
+    targets = [float(t) for t in a.targets.split(",")]
+    runs = os.path.join(a.out, "tta")
+    focus_dir, torch_dir = os.path.join(runs, "focus"), os.path.join(runs, "torch")
+    os.makedirs(runs, exist_ok=True)
+
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
+    env.setdefault("OPENBLAS_CORETYPE", "SkylakeX" if "avx512f" in open("/proc/cpuinfo").read()
+                   else "Haswell")
+    cmds = {
+        "focus": [a.focus, "train", "--config", os.path.join(ROOT, "configs/fashion_mnist_full.json"),
+                  "--epochs", str(a.epochs), "--threads", str(a.threads), "--monitor-test",
+                  "--quiet", "--out", focus_dir] + (["--resume"] if a.resume else []),
+        "torch": [a.python, os.path.join(ROOT, "bench/peers/vision_recipe_torch.py"),
+                  "--epochs", str(a.epochs), "--threads", str(a.threads), "--out", torch_dir]
+                 + (["--resume"] if a.resume else []),
+    }
+    if a.smoke:
+        cmds["focus"] += ["--set", "data.train=2000", "--set", "data.test=1000"]
+        cmds["torch"] += ["--train", "2000", "--test", "1000"]
+    if not a.resume:
+        for d in (focus_dir, torch_dir):
+            if os.path.exists(os.path.join(d, "log.jsonl")):
+                os.remove(os.path.join(d, "log.jsonl"))
+    order = [a.only] if a.only else ["focus", "torch"]
+    cores = sorted(os.sched_getaffinity(0))
+    half = len(cores) // 2
+    procs = {}
+    start = time.monotonic()
+
+    def launch(name, cpus=None):
+        def pin():
+            if cpus:
+                os.sched_setaffinity(0, cpus)
+            os.setsid()
+        log = open(os.path.join(runs, name + ".out"), "a")
+        print("$ " + " ".join(cmds[name]), flush=True)
+        return subprocess.Popen(cmds[name], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                preexec_fn=pin)
+
+    def wait(p):
+        while p.poll() is None:
+            if a.deadline and time.monotonic() - start > a.deadline:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait()
+                return "stopped at the deadline"
+            time.sleep(1)
+        return "exit %d" % p.returncode
+
+    if a.parallel and len(order) == 2:
+        procs["focus"] = launch("focus", cores[:half])
+        procs["torch"] = launch("torch", cores[half:2 * half])
+        ends = {n: wait(p) for n, p in procs.items()}
+    else:
+        ends = {}
+        for n in order:
+            ends[n] = wait(launch(n))
+
+    load = os.getloadavg()[0]
+    header = (f"== time to test accuracy, ViT (configs/fashion_mnist_full.json), {a.epochs}-epoch "
+              f"schedule, {a.threads} threads each{', side by side' if a.parallel else ''}; "
+              f"{os.cpu_count()} cores, load {load:.2f}")
+    print(header)
+    curves = {n: epochs_of(os.path.join(focus_dir if n == "focus" else torch_dir, "log.jsonl"), n)
+              for n in ("focus", "torch")}
+    for n in order:
+        last = curves[n][-1] if curves[n] else None
+        print(f"  {n}: {ends[n]}; " + (f"epoch {last[0]} at {last[1]:.0f} s, test {100 * last[2]:.2f}%"
+                                      if last else "no epoch finished"))
+    records = []
+    for target in targets:
+        row = {n: time_to(curves[n], target) for n in ("focus", "torch")}
+        cells = []
+        for n in ("focus", "torch"):
+            if row[n]:
+                cells.append(f"{n} {row[n][1]:7.0f} s (epoch {row[n][0]})")
+            else:
+                done = curves[n][-1][1] if curves[n] else 0
+                cells.append(f"{n} > {done:.0f} s (not reached)")
+            records.append({"bench": "vision_tta", "case": f"train to {100 * target:.0f}% test",
+                            "impl": n, "seconds": row[n][1] if row[n] else None,
+                            "epoch": row[n][0] if row[n] else None, "epochs": a.epochs,
+                            "threads": a.threads, "parallel": a.parallel})
+        ratio = (f"  (x{row['torch'][1] / row['focus'][1]:.2f})"
+                 if row["focus"] and row["torch"] else "")
+        print(f"  to {100 * target:.0f}%: " + " | ".join(cells) + ratio)
+    with open(os.path.join(a.out, "vision_tta.jsonl"), "a") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+    return 0 if all(e.startswith("exit 0") or "deadline" in e for e in ends.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
