@@ -1,5 +1,8 @@
 // focus: train, evaluate, run and inspect attention models.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -15,14 +18,32 @@ void usage(std::FILE* out) {
                "  eval     evaluate a trained model on its test split\n"
                "  predict  class probabilities for one input\n"
                "  inspect  parameters, training state and attention focus of a model\n\n"
-               "Threads: --threads N or FOCUS_THREADS (default: all cores).\n"
+               "Threads: --threads N or FOCUS_THREADS (default: all cores). Threads wait\n"
+               "passively (OMP_WAIT_POLICY=PASSIVE) when the machine is busy, unless\n"
+               "OMP_WAIT_POLICY is set.\n"
                "Exit codes: 0 success, 1 usage, 2 data or I/O.\n");
+}
+
+// Threads that spin while they wait are fastest on an idle machine; when other processes compete
+// for the cores, a thread spinning at a barrier burns the time slice its partner needs (measured
+// on 2 cores at load 5: 60 training steps took 11.8 s with two spinning threads, 1.6 s with two
+// passive ones, 2.1 s with one thread). libgomp reads OMP_WAIT_POLICY once, when it loads, so
+// when the user has not chosen and the machine is busy, focus starts itself again with passive
+// waiting.
+void wait_passively_when_busy(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  double load = 0.0;
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (getloadavg(&load, 1) != 1 || cores <= 0 || load < 0.5 * double(cores)) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  execv("/proc/self/exe", argv);  // returns only if it failed: carry on as we are
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace focus::cli;
+  wait_passively_when_busy(argv);
   if (argc < 2) {
     usage(stderr);
     return kUsage;
