@@ -102,7 +102,8 @@ def run(cmd, env):
 
 
 def table(records):
-    """One row per case: Focus's median and GFLOP/s, each peer's, and peer_ms / focus_ms."""
+    """One row per case: Focus's median with its GFLOP/s or items/s (images, tokens, clips: what
+    the issue's targets are written in), each peer's, and peer_ms / focus_ms."""
     cases, by = [], {}
     for r in records:
         if r["case"] not in by:
@@ -116,6 +117,8 @@ def table(records):
         cells = []
         for name, r in impls.items():
             rate = f" {r['gflops']:.1f} GF/s" if r.get("gflops") else ""
+            if r.get("items_per_s"):
+                rate += f" {r['items_per_s']:,.0f}/s"
             cell = f"{name} {r['median_ms']:.3f} ms{rate}"
             if focus and name != "focus":
                 cell += f" (x{r['median_ms'] / focus['median_ms']:.2f})"
