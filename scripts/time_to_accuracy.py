@@ -2,11 +2,13 @@
 """Time to accuracy on Fashion-MNIST: Focus and PyTorch train the same ViT with the same recipe on
 the same machine, and this prints the training time each needs to reach each test accuracy.
 
-  python3 scripts/time_to_accuracy.py [--epochs E] [--threads T] [--parallel] [--deadline S]
-                                      [--resume] [--targets 0.85,0.90,0.92] [--out DIR]
+  python3 scripts/time_to_accuracy.py [--config C] [--epochs E] [--threads T] [--parallel]
+                                      [--deadline S] [--resume] [--targets 0.85,0.90,0.92]
+                                      [--out DIR]
 
-Focus runs `focus train --config configs/fashion_mnist_full.json --epochs E --monitor-test`, the
-peer bench/peers/vision_recipe_torch.py with the same settings. Both evaluate the test split after
+Focus runs `focus train --config C --epochs E --monitor-test` (C: configs/fashion_mnist_full.json
+unless given), the peer bench/peers/vision_recipe_torch.py with the same settings, read from C
+with Focus's defaults for the keys C leaves out. Both evaluate the test split after
 every epoch outside their clocks (it steers nothing); the clock counts training and the validation
 pass. --parallel runs the two at once, each pinned to its own half of the cores (T threads each),
 so that a machine with many cores measures both in one sitting; without it they run one after the
@@ -39,6 +41,40 @@ def epochs_of(log, impl):
     return sorted({e: (e, t, acc) for e, t, acc in out}.values())
 
 
+# Focus's defaults (src/train/trainer.cc, src/models/vision_builders.cc, the fashion_mnist task) for
+# the keys the peer takes: (section, key, default, peer flag).
+PEER_KEYS = [
+    ("data", "validation", 0.1, "--validation"), ("data", "crop_pad", 2, "--crop-pad"),
+    ("data", "flip", 0.5, "--flip"),
+    ("model", "patch", 4, "--patch"), ("model", "dim", 128, "--dim"), ("model", "depth", 6, "--depth"),
+    ("model", "heads", 4, "--heads"), ("model", "mlp_ratio", 4, "--mlp-ratio"),
+    ("model", "dropout", 0.0, "--dropout"),
+    ("train", "batch", 64, "--batch"), ("train", "lr", 3e-3, "--lr"),
+    ("train", "weight_decay", 0.01, "--weight-decay"), ("train", "warmup", 0.05, "--warmup"),
+    ("train", "min_lr", 0.0, "--min-lr"), ("train", "label_smoothing", 0.0, "--label-smoothing"),
+    ("train", "clip", 1.0, "--clip"),
+]
+
+
+def peer_flags(cfg):
+    """The peer's flags for a Focus config; refuses what the peer cannot do the same way."""
+    m, t, d = cfg.get("model", {}), cfg.get("train", {}), cfg.get("data", {})
+    want = {("data", "task"): (d.get("task"), "fashion_mnist"), ("model", "kind"): (m.get("kind"), "vit"),
+            ("model", "pool"): (m.get("pool", "cls"), "cls"),
+            ("model", "attention_dropout"): (m.get("attention_dropout", 0.0), 0.0),
+            ("train", "optimizer"): (t.get("optimizer", "adamw"), "adamw"),
+            ("train", "schedule"): (t.get("schedule", "warmup_cosine"), "warmup_cosine"),
+            ("train", "accumulate"): (t.get("accumulate", 1), 1)}
+    for (section, key), (have, need) in want.items():
+        if have != need:
+            sys.exit(f"time_to_accuracy: the peer needs {section}.{key} = {need!r}, not {have!r}")
+    flags = []
+    for section, key, default, flag in PEER_KEYS:
+        flags += [flag, str(cfg.get(section, {}).get(key, default))]
+    # The recipe's seed drives the data split (data.seed) in Focus; the peer uses one seed.
+    return flags + ["--seed", str(d.get("seed", 1))]
+
+
 def time_to(curve, target):
     for epoch, t, acc in curve:
         if acc >= target:
@@ -48,6 +84,7 @@ def time_to(curve, target):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", default=os.path.join(ROOT, "configs/fashion_mnist_full.json"))
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--parallel", action="store_true")
@@ -62,6 +99,8 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="2,000 training and 1,000 test images")
     a = ap.parse_args()
     targets = [float(t) for t in a.targets.split(",")]
+    with open(a.config) as f:
+        cfg = json.load(f)
     runs = os.path.join(a.out, "tta")
     focus_dir, torch_dir = os.path.join(runs, "focus"), os.path.join(runs, "torch")
     os.makedirs(runs, exist_ok=True)
@@ -70,12 +109,12 @@ def main():
     env.setdefault("OPENBLAS_CORETYPE", "SkylakeX" if "avx512f" in open("/proc/cpuinfo").read()
                    else "Haswell")
     cmds = {
-        "focus": [a.focus, "train", "--config", os.path.join(ROOT, "configs/fashion_mnist_full.json"),
+        "focus": [a.focus, "train", "--config", a.config,
                   "--epochs", str(a.epochs), "--threads", str(a.threads), "--monitor-test",
                   "--quiet", "--out", focus_dir] + (["--resume"] if a.resume else []),
         "torch": [a.python, os.path.join(ROOT, "bench/peers/vision_recipe_torch.py"),
                   "--epochs", str(a.epochs), "--threads", str(a.threads), "--out", torch_dir]
-                 + (["--resume"] if a.resume else []),
+                 + peer_flags(cfg) + (["--resume"] if a.resume else []),
     }
     if a.smoke:
         cmds["focus"] += ["--set", "data.train=2000", "--set", "data.test=1000"]
@@ -119,7 +158,7 @@ def main():
             ends[n] = wait(launch(n))
 
     load = os.getloadavg()[0]
-    header = (f"== time to test accuracy, ViT (configs/fashion_mnist_full.json), {a.epochs}-epoch "
+    header = (f"== time to test accuracy, ViT ({os.path.relpath(a.config, ROOT)}), {a.epochs}-epoch "
               f"schedule, {a.threads} threads each{', side by side' if a.parallel else ''}; "
               f"{os.cpu_count()} cores, load {load:.2f}")
     print(header)
