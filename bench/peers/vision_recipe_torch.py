@@ -30,6 +30,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import vision_torch
+
 
 def read_idx(path):
     with gzip.open(path, "rb") as f:
@@ -68,16 +70,13 @@ class Block(torch.nn.Module):
         return x + self.drop(self.fc2(self.drop(F.gelu(self.fc1(self.ln2(x))))))
 
 
-class ViT(torch.nn.Module):
-    def __init__(self, patch, dim, depth, heads, mlp_ratio, dropout, classes=10, size=28):
-        super().__init__()
-        self.proj = torch.nn.Conv2d(1, dim, patch, stride=patch)
-        self.cls = torch.nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos = torch.nn.Parameter(torch.empty(1, (size // patch) ** 2 + 1, dim))
+class RecipeViT(vision_torch.ViT):
+    """The benchmark's ViT (same forward) with Focus's dropout placement and initialisation."""
+
+    def __init__(self, patch, dim, depth, heads, mlp_ratio, dropout):
+        super().__init__(patch, dim, depth, heads, mlp_ratio)
         self.blocks = torch.nn.ModuleList(
             [Block(dim, heads, mlp_ratio * dim, dropout) for _ in range(depth)])
-        self.norm = torch.nn.LayerNorm(dim)
-        self.head = torch.nn.Linear(dim, classes)
         torch.nn.init.trunc_normal_(self.pos, std=0.02, a=-2.0, b=2.0)
         for m in self.modules():
             if isinstance(m, torch.nn.Linear):
@@ -86,13 +85,6 @@ class ViT(torch.nn.Module):
             if isinstance(m, torch.nn.MultiheadAttention):
                 torch.nn.init.trunc_normal_(m.in_proj_weight, std=0.02, a=-2.0, b=2.0)
                 torch.nn.init.zeros_(m.in_proj_bias)
-
-    def forward(self, x):
-        x = self.proj(x).flatten(2).transpose(1, 2)
-        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.pos
-        for b in self.blocks:
-            x = b(x)
-        return self.head(self.norm(x)[:, 0])
 
 
 def augment(x, pad, flip, background, gen):
@@ -177,7 +169,7 @@ def main():
     background = float(-mean / std)
     assert xtr.dtype == torch.float32, xtr.dtype
 
-    model = ViT(a.patch, a.dim, a.depth, a.heads, a.mlp_ratio, a.dropout)
+    model = RecipeViT(a.patch, a.dim, a.depth, a.heads, a.mlp_ratio, a.dropout)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
