@@ -19,6 +19,8 @@ struct Mail {
   // Also decoded: To, the sending program (X-Mailer or User-Agent), the top-level content type.
   // Spam filters lean on them: legitimate bulk mail and spam often differ more there than in text.
   std::string to, mailer, content_type;
+  // Every top-level header in order, values RFC 2047-decoded and white space collapsed.
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string body;         // text/plain parts as they are, text/html parts reduced to text
   int64_t parts = 0;        // leaf MIME parts seen (1 for a plain mail)
   int64_t attachments = 0;  // non-text leaf parts (skipped)
@@ -31,7 +33,18 @@ struct Mail {
   // The text a classifier reads: "Subject:", "From:", "To:", "Mailer:", "Type:" lines (those
   // present), a blank line, then the body.
   std::string as_text() const;
+  // The same with a chosen list of header lines, in the list's order, each "Name: value" with the
+  // name as the list spells it. A name is a header (any case; the first one of that name),
+  // "mailer" (X-Mailer, else User-Agent) or "type" (the top-level content type without its
+  // parameters). Absent headers give no line; values are cut at kMaxHeaderBytes.
+  std::string as_text(const std::vector<std::string>& fields) const;
+  static constexpr size_t kMaxHeaderBytes = 200;  // a To: of 300 recipients says it in 200
+  // The value of the first header called `name` (any case), or nullptr.
+  const std::string* header(std::string_view name) const;
 };
+
+// The default header lines of Mail::as_text().
+const std::vector<std::string>& default_mail_fields();
 
 // Parses one mail. max_depth bounds MIME nesting (deeper parts are skipped and reported).
 Mail parse_mail(std::string_view raw, int max_depth = 16);

@@ -660,13 +660,47 @@ std::string html_to_text(std::string_view s) {
   return collapse(out, true);
 }
 
-std::string Mail::as_text() const {
+const std::vector<std::string>& default_mail_fields() {
+  static const std::vector<std::string> fields = {"Subject", "From", "To", "Mailer", "Type"};
+  return fields;
+}
+
+const std::string* Mail::header(std::string_view name) const {
+  for (const auto& [n, v] : headers)
+    if (iequals(n, name)) return &v;
+  return nullptr;
+}
+
+std::string Mail::as_text() const { return as_text(default_mail_fields()); }
+
+std::string Mail::as_text(const std::vector<std::string>& fields) const {
   std::string t;
-  if (!subject.empty()) t += "Subject: " + subject + "\n";
-  if (!from.empty()) t += "From: " + from + "\n";
-  if (!to.empty()) t += "To: " + to + "\n";
-  if (!mailer.empty()) t += "Mailer: " + mailer + "\n";
-  if (!content_type.empty()) t += "Type: " + content_type + "\n";
+  for (const std::string& f : fields) {
+    std::string_view v;
+    if (iequals(f, "subject")) {
+      v = subject;
+    } else if (iequals(f, "from")) {
+      v = from;
+    } else if (iequals(f, "to")) {
+      v = to;
+    } else if (iequals(f, "mailer")) {
+      v = mailer;
+    } else if (iequals(f, "type")) {
+      v = content_type;
+    } else if (const std::string* h = header(f)) {
+      v = *h;
+    }
+    if (v.empty()) continue;
+    if (v.size() > kMaxHeaderBytes) {
+      size_t cut = kMaxHeaderBytes;  // on a UTF-8 character boundary
+      while (cut > 0 && (static_cast<unsigned char>(v[cut]) & 0xC0) == 0x80) --cut;
+      v = v.substr(0, cut);
+    }
+    t += f;
+    t += ": ";
+    t += v;
+    t += '\n';
+  }
   if (!t.empty()) t += "\n";
   return t + body;
 }
@@ -689,6 +723,13 @@ Mail parse_mail(std::string_view raw, int max_depth) {
   if (mailer) mail.mailer = decode_header_words(*mailer, &mail.unknown_charsets);
   if (const std::string* ct = top.find("Content-Type"))
     mail.content_type = parse_content_type(*ct).type;
+  std::vector<std::string> unknown;
+  for (const Header& h : top.headers)
+    mail.headers.emplace_back(h.name, collapse(decode_header_words(h.value, &unknown), false));
+  for (const std::string& c : unknown)  // the fields above met most of them already
+    if (std::find(mail.unknown_charsets.begin(), mail.unknown_charsets.end(), c) ==
+        mail.unknown_charsets.end())
+      mail.unknown_charsets.push_back(c);
   walk(raw, mail, 0, std::max(max_depth, 0), "part 1", nullptr);
   return mail;
 }

@@ -219,3 +219,39 @@ TEST(Mail, HeaderLinesTheClassifierReads) {
   Mail ua = parse_mail("User-Agent: KMail\n\nx\n");
   EXPECT_EQ(ua.mailer, "KMail");
 }
+
+TEST(Mail, ChosenHeaderLinesInTheListsOrder) {
+  Mail m = parse_mail(
+      "Received: from relay\n"
+      "Subject: =?ISO-8859-1?Q?caf=E9?=\n"
+      "X-Priority: 3 (Normal)\n"
+      "Message-ID:\n  <abc@host>\n"
+      "X-Priority: 1\n"
+      "Reply-To: x@y\n"
+      "Content-Type: text/plain; charset=us-ascii\n\nbody\n");
+  // Every header is kept, decoded and unfolded, in order.
+  ASSERT_EQ(m.headers.size(), 7u);
+  EXPECT_EQ(m.headers[1].first, "Subject");
+  EXPECT_EQ(m.headers[1].second, "caf\xC3\xA9");
+  EXPECT_EQ(m.headers[3].second, "<abc@host>");
+  ASSERT_NE(m.header("message-id"), nullptr);
+  EXPECT_EQ(m.header("X-Nothing"), nullptr);
+  // Names as the list spells them, the first header of a name, absent ones skipped; "type" and
+  // "mailer" are the summaries of as_text().
+  EXPECT_EQ(m.as_text({"reply-to", "Subject", "X-Priority", "Cc", "Message-ID", "type", "mailer"}),
+            "reply-to: x@y\nSubject: caf\xC3\xA9\nX-Priority: 3 (Normal)\nMessage-ID: <abc@host>\n"
+            "type: text/plain\n\nbody");
+  EXPECT_EQ(m.as_text(std::vector<std::string>{}), "body");
+  EXPECT_EQ(m.as_text(), m.as_text(default_mail_fields()));
+}
+
+TEST(Mail, LongHeaderValuesAreCutOnACharacterBoundary) {
+  std::string to;
+  for (int i = 0; i < 100; ++i) to += "\xC3\xA9";  // 200 bytes of two-byte characters
+  Mail m = parse_mail("Subject: x" + to + "\nTo: " + to + to + "\n\nb\n");
+  const std::string t = m.as_text({"To", "Subject"});
+  // To: 400 bytes cut to 200 (whole characters); Subject: 201 bytes cut to 199, never
+  // mid-character.
+  EXPECT_EQ(t, "To: " + to + "\nSubject: x" + to.substr(0, 198) + "\n\nb");
+  EXPECT_TRUE(is_valid_utf8(t));
+}

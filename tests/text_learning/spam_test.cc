@@ -113,6 +113,12 @@ void check_bad_input(const std::string& dir_) {
   Result bad = run("train --config " + cfg + " --out " + dir_ + "/bad --quiet");
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.out.find("lenght"), std::string::npos) << bad.out;
+  // So is a header list with something that is no header name.
+  std::ofstream(cfg) << R"({"data": {"task": "spam", "headers": "Subject,X Bad"}})";
+  Result bad_header = run("train --config " + cfg + " --out " + dir_ + "/bad --quiet");
+  EXPECT_EQ(bad_header.status, 1);
+  EXPECT_NE(bad_header.out.find("'X Bad' is not a header name"), std::string::npos)
+      << bad_header.out;
 }
 
 }  // namespace
@@ -127,7 +133,7 @@ TEST(Spam, LearnsWellAboveTheMajorityClassAndPredicts) {
   std::ofstream(cfg) << R"({
     "data": {"task": "spam", "path": ")" +
                             corpus() + R"(", "limit": 900, "length": 96,
-             "vocab": 1500, "validation": 0.15, "test": 0.2, "seed": 3},
+             "headers": "Subject,From,Reply-To,Date,Mailer,Type", "vocab": 1500, "validation": 0.15, "test": 0.2, "seed": 3},
     "model": {"kind": "sequence_transformer", "dim": 32, "depth": 1, "heads": 2,
               "mlp_ratio": 2, "pool": "soft"},
     "train": {"epochs": 8, "batch": 32, "lr": 0.01, "class_weights": "balanced",

@@ -2,6 +2,7 @@
 // (focus/mail.h), a sentencepiece tokeniser trained on the training split only and saved in the
 // model directory, token ids padded with 0. Labels: 0 ham, 1 spam. Predict reads a mail file.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 
 #include "app.h"
 #include "focus/mail.h"
+#include "focus/runtime.h"
 #include "focus/tokenizer.h"
 #include "spam_view.h"
 
@@ -62,13 +64,41 @@ std::string default_corpus() {
   return (fs::path(cache && *cache ? cache : ".cache") / "spam" / "data").string();
 }
 
-// The text the model reads: subject, sender and body, cut at max_chars bytes (on a UTF-8
-// character boundary) so that very long mails cost nothing past what is read.
-std::string mail_text(const std::string& raw, int64_t max_chars, data::Mail* parsed = nullptr) {
+// What the model reads of a mail: which header lines, how much of the body.
+struct TextOptions {
+  std::vector<std::string> fields = data::default_mail_fields();
+  int64_t length = 256;       // pieces, the first ones of the text
+  int64_t max_chars = 20000;  // bytes cut into pieces
+};
+
+std::vector<std::string> split_fields(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream ss(list);
+  for (std::string f; std::getline(ss, f, ',');) {
+    f.erase(0, f.find_first_not_of(' '));
+    f.erase(f.find_last_not_of(' ') + 1);
+    if (f.empty()) continue;
+    for (char c : f)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
+        throw config::ConfigError("config: data.headers: '" + f + "' is not a header name");
+    out.push_back(f);
+  }
+  return out;
+}
+
+std::string join_fields(const std::vector<std::string>& fields) {
+  std::string out;
+  for (const auto& f : fields) out += (out.empty() ? "" : ",") + f;
+  return out;
+}
+
+// The text the model reads: the chosen header lines and the body, cut at max_chars bytes (on a
+// UTF-8 character boundary) so that very long mails cost nothing past what is read.
+std::string mail_text(const std::string& raw, const TextOptions& o, data::Mail* parsed = nullptr) {
   data::Mail m = data::parse_mail(raw);
-  std::string t = m.as_text();
-  if (int64_t(t.size()) > max_chars) {
-    size_t cut = size_t(max_chars);
+  std::string t = m.as_text(o.fields);
+  if (int64_t(t.size()) > o.max_chars) {
+    size_t cut = size_t(o.max_chars);
     while (cut > 0 && (static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) --cut;
     t.resize(cut);
   }
@@ -76,13 +106,10 @@ std::string mail_text(const std::string& raw, int64_t max_chars, data::Mail* par
   return t;
 }
 
-struct Settings {
-  int64_t length, max_chars;
-};
-
 // Ids [N, length] padded with Tokenizer::kPad.
-Tensor encode_all(const data::Tokenizer& tok, const std::vector<std::string>& texts, int64_t length,
-                  int64_t* truncated, double* mean_pieces) {
+Tensor encode_all(const data::Tokenizer& tok, const std::vector<std::string>& texts,
+                  const TextOptions& o, int64_t* truncated, double* mean_pieces) {
+  const int64_t length = o.length;
   std::vector<int32_t> ids(texts.size() * size_t(length), data::Tokenizer::kPad);
   int64_t cut = 0;
   double total = 0;
@@ -102,8 +129,10 @@ class SpamTask : public Task {
  public:
   Splits load(config::Reader& r, const TaskContext& ctx) const override {
     const std::string corpus = r.string("path", default_corpus());
-    const int64_t length = r.integer("length", 256, 8, 1 << 16);
-    const int64_t max_chars = r.integer("max_chars", 20000, 64, int64_t(1) << 30);
+    TextOptions text;
+    text.length = r.integer("length", 256, 8, 1 << 16);
+    text.max_chars = r.integer("max_chars", 20000, 64, int64_t(1) << 30);
+    text.fields = split_fields(r.string("headers", join_fields(data::default_mail_fields())));
     data::TokenizerOptions topt;
     topt.vocab = r.integer("vocab", 8000, 300, 1 << 20);
     topt.model = r.string("tokenizer", "unigram", {"unigram", "bpe"});
@@ -111,6 +140,7 @@ class SpamTask : public Task {
     const float test_frac = float(r.number("test", 0.2, 0.01, 0.5));
     const uint64_t seed = uint64_t(r.integer("seed", 7, 0));
     topt.seed = seed;
+    topt.threads = num_threads();  // --threads bounds the tokenizer's fitting too
     const int64_t limit = r.integer("limit", 0, 0);
     const std::string tok_path = (fs::path(ctx.model_dir) / "tokenizer.model").string();
     r.finish();  // a typo fails now, not after parsing the corpus and fitting the tokenizer
@@ -119,7 +149,7 @@ class SpamTask : public Task {
     s.class_names = kClasses;
     if (!ctx.need_data) {
       const data::Tokenizer tok = data::Tokenizer::load(tok_path);
-      s.input = input_json(tok, length, max_chars);
+      s.input = input_json(tok, text);
       return s;
     }
 
@@ -170,7 +200,7 @@ class SpamTask : public Task {
     std::map<std::string, int64_t> problems;
     for (int64_t i = 0; i < n; ++i) {
       data::Mail m;
-      texts[size_t(i)] = mail_text(read_file(paths[size_t(i)]), max_chars, &m);
+      texts[size_t(i)] = mail_text(read_file(paths[size_t(i)]), text, &m);
       malformed += !m.problems.empty();
       unknown_charset += !m.unknown_charsets.empty();
       for (const auto& p : m.problems) {
@@ -192,7 +222,7 @@ class SpamTask : public Task {
       tok = data::Tokenizer::load(tok_path);
     }
     auto make = [&](const std::vector<int64_t>& idx, int64_t* cut, double* mean) {
-      return std::make_shared<MailSet>(encode_all(tok, pick(idx, texts), length, cut, mean),
+      return std::make_shared<MailSet>(encode_all(tok, pick(idx, texts), text, cut, mean),
                                        pick(idx, labels), pick(idx, paths));
     };
     int64_t cut = 0;
@@ -200,7 +230,7 @@ class SpamTask : public Task {
     s.train = make(train, &cut, &mean);
     s.validation = make(val, nullptr, nullptr);
     s.test = make(test, nullptr, nullptr);
-    s.input = input_json(tok, length, max_chars);
+    s.input = input_json(tok, text);
 
     const int64_t n_spam = std::count(labels.begin(), labels.end(), 1);
     if (ctx.training) {
@@ -215,7 +245,7 @@ class SpamTask : public Task {
           "spam: tokenizer %s, %lld pieces; training mails average %.0f pieces, %.1f%% cut "
           "at %lld\n",
           topt.model.c_str(), (long long)tok.vocab_size(), mean,
-          100.0 * double(cut) / double(std::max<size_t>(train.size(), 1)), (long long)length);
+          100.0 * double(cut) / double(std::max<size_t>(train.size(), 1)), (long long)text.length);
       nlohmann::json summary = {{"corpus", corpus},          {"mails", n},
                                 {"ham", n - n_spam},         {"spam", n_spam},
                                 {"malformed", malformed},    {"unknown_charset", unknown_charset},
@@ -233,9 +263,13 @@ class SpamTask : public Task {
     FOCUS_CHECK(model, "spam: predict needs a sequence_transformer model");
     const data::Tokenizer tok =
         data::Tokenizer::load((fs::path(l.dir) / "tokenizer.model").string());
-    const int64_t length = l.splits.input.at("length"), max_chars = l.splits.input.at("max_chars");
+    TextOptions o;
+    o.length = l.splits.input.at("length");
+    o.max_chars = l.splits.input.at("max_chars");
+    if (l.splits.input.contains("headers"))
+      o.fields = split_fields(l.splits.input.at("headers").get<std::string>());
     data::Mail mail;
-    const std::string text = mail_text(read_file(opt.input), max_chars, &mail);
+    const std::string text = mail_text(read_file(opt.input), o, &mail);
     for (const auto& p : mail.problems)
       std::fprintf(stderr, "note: %s: %s\n", opt.input.c_str(), p.c_str());
     for (const auto& c : mail.unknown_charsets)
@@ -243,7 +277,7 @@ class SpamTask : public Task {
                    c.c_str());
     const auto pieces = tok.encode_pieces(text);
     std::vector<int32_t> ids;
-    for (size_t i = 0; i < pieces.size() && int64_t(i) < length; ++i) ids.push_back(pieces[i].id);
+    for (size_t i = 0; i < pieces.size() && int64_t(i) < o.length; ++i) ids.push_back(pieces[i].id);
     if (ids.empty()) ids.push_back(data::Tokenizer::kUnk);  // an empty mail still gets an answer
     const Tensor x = Tensor::from_indices(ids, {1, int64_t(ids.size())});
     autograd::NoGradGuard no_grad;
@@ -342,12 +376,13 @@ class SpamTask : public Task {
   }
 
  private:
-  static nlohmann::json input_json(const data::Tokenizer& tok, int64_t length, int64_t max_chars) {
+  static nlohmann::json input_json(const data::Tokenizer& tok, const TextOptions& o) {
     return {{"vocab", tok.vocab_size()},
-            {"length", length},
+            {"length", o.length},
             {"classes", 2},
             {"pad", data::Tokenizer::kPad},
-            {"max_chars", max_chars}};
+            {"max_chars", o.max_chars},
+            {"headers", join_fields(o.fields)}};
   }
 };
 
