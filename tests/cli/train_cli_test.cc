@@ -161,6 +161,19 @@ TEST(Cli, UnknownConfigKeyIsAUsageError) {
   EXPECT_NE(s.out.find("train.epochs"), std::string::npos) << s.out;
 }
 
+// A task checks its keys before it loads anything: a typo is a usage error (exit 1) even when the
+// data would have failed to load (exit 2).
+TEST(Cli, DataKeyTypoFailsBeforeLoading) {
+  const std::string d = temp_dir("typo");
+  const std::string cfg = write_config(d, R"({
+    "data": {"task": "fashion_mnist", "dir": "/nonexistent/fashion", "crop_pda": 2},
+    "model": {"kind": "vit", "patch": 7, "dim": 16, "depth": 1, "heads": 2}
+  })");
+  Result r = run("train --quiet --config " + cfg + " --out " + d);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("unknown key 'data.crop_pda'"), std::string::npos) << r.out;
+}
+
 TEST(Cli, MissingFilesAreDataErrors) {
   Result r = run("train --config /nonexistent/config.json");
   EXPECT_EQ(r.status, 2) << r.out;

@@ -45,7 +45,9 @@ struct Loaded;
 class Task {
  public:
   virtual ~Task() = default;
-  // Reads the config's "data" object; every key is checked (unknown ones are errors).
+  // Reads the config's "data" object; every key is checked (unknown ones are errors). A task
+  // reads all its keys and calls data.finish() before any slow work, so that a typo fails in
+  // milliseconds rather than after loading the data.
   virtual Splits load(config::Reader& data, const TaskContext& ctx) const = 0;
   // `focus predict MODEL_DIR INPUT [--attention OUT]`: prints class probabilities of one input
   // and, when asked, writes where the model looked.

@@ -19,6 +19,7 @@ class ArgmaxTask : public Task {
     const uint64_t seed = uint64_t(r.integer("seed", 7, 0));
     const int64_t n_train = r.integer("train", 6000, 1), n_val = r.integer("validation", 1000, 1);
     const int64_t n_test = r.integer("test", 2000, 1);
+    r.finish();
     if (vocab < length)
       throw config::ConfigError(detail::cat("config: data.vocab ", vocab,
                                             " must be >= data.length ", length,

@@ -51,6 +51,7 @@ class FashionMnistTask : public Task {
     const int64_t n_test = r.integer("test", 0, 0, 10000);
     const int64_t crop_pad = r.integer("crop_pad", 2, 0, 14);
     const double flip = r.number("flip", 0.5, 0.0, 1.0);
+    r.finish();
     if (n_train > 0 && validation > 0 && std::llround(validation * double(n_train)) < 10)
       throw config::ConfigError(detail::cat("config: data.validation ", validation,
                                             " of data.train ", n_train,
