@@ -102,6 +102,9 @@ struct AugmentOptions {
   float pitch_p = 0.3f, pitch = 2.0f;     // pitch shifted by ± semitones (speed + tempo back)
   float gain_db = 6.0f;                   // gain uniform in ±gain_db
   float reverb_p = 0.3f;                  // Schroeder reverb, random room size and mix
+  // Band limit (a narrow-band channel: telephone, 8 or 11 kHz recordings): low-passed at a
+  // cut-off uniform in [lowpass_min, 8000) Hz. Off at lowpass_p 0.
+  float lowpass_p = 0.0f, lowpass_min = 3400.0f;
   // On the features (augmentation_transform), each off at 0:
   float vtlp = 0.0f;  // vocal tract length perturbation: mel filters warped by 1 ± vtlp, uniform
   int64_t freq_masks = 0, freq_width = 0;  // SpecAugment: masks of 0..width mel bands
@@ -116,6 +119,8 @@ std::vector<float> time_stretch(const std::vector<float>& x, double factor);  //
 void add_noise(std::vector<float>& x, int colour, float snr_db,
                Generator& gen);  // 0 white, 1 pink, 2 brown
 void reverb(std::vector<float>& x, float room, float damping, float wet);
+// Nothing above ~cutoff Hz: resampled to 2·cutoff (rounded to 100 Hz) and back; same length.
+std::vector<float> band_limit(const std::vector<float>& x, double cutoff_hz);
 
 // SpecAugment's masks (Park et al. 2019) on features [M,T]: `first` and `width` rows (bands) or
 // columns (frames).

@@ -56,6 +56,8 @@ speech::AugmentOptions read_augment(config::Reader& r, bool& enabled) {
   a.pitch = float(r.number("pitch", a.pitch, 0.0, 12.0));
   a.gain_db = float(r.number("gain_db", a.gain_db, 0.0, 40.0));
   a.reverb_p = float(r.number("reverb_p", a.reverb_p, 0.0, 1.0));
+  a.lowpass_p = float(r.number("lowpass_p", a.lowpass_p, 0.0, 1.0));
+  a.lowpass_min = float(r.number("lowpass_min", a.lowpass_min, 1000.0, 8000.0));
   a.vtlp = float(r.number("vtlp", a.vtlp, 0.0, 0.4));
   a.freq_masks = r.integer("freq_masks", a.freq_masks, 0, 10);
   a.freq_width = r.integer("freq_width", a.freq_width, 0, 40);
