@@ -106,7 +106,8 @@ struct AugmentOptions {
   // cut-off uniform in [lowpass_min, 8000) Hz. Off at lowpass_p 0.
   float lowpass_p = 0.0f, lowpass_min = 3400.0f;
   // On the features (augmentation_transform), each off at 0:
-  float vtlp = 0.0f;  // vocal tract length perturbation: mel filters warped by 1 ± vtlp, uniform
+  float vtlp = 0.0f;   // vocal tract length perturbation: mel filters warped by 1 ± vtlp, uniform
+  float eq_db = 0.0f;  // random smooth equaliser over the bands (eq_curve), up to ± eq_db dB
   int64_t freq_masks = 0, freq_width = 0;  // SpecAugment: masks of 0..width mel bands
   int64_t time_masks = 0, time_width = 0;  // and of 0..width frames, set to 0 (the mean)
 };
@@ -131,6 +132,12 @@ struct Mask {
 std::vector<Mask> draw_masks(const AugmentOptions& opt, int64_t mels, int64_t frames,
                              Generator& gen);
 void apply_masks(Tensor& features, const std::vector<Mask>& masks, float value = 0.0f);
+// A microphone's or an engine's response: a gain in dB per band [M], smooth over frequency, the
+// sum of three cosines over the bands with amplitudes uniform in ±eq_db/k (k = 1, 2, 3), so
+// |gain| <= eq_db·11/6. add_eq adds it (in nats) to log-mel features [M,T] at every frame above
+// the log floor (`floor`: digital silence stays silent).
+std::vector<float> eq_curve(int64_t mels, float eq_db, Generator& gen);
+void add_eq(Tensor& features, const std::vector<float>& gain_db, float floor);
 
 // ---- features ----------------------------------------------------------------------------------
 
@@ -182,8 +189,8 @@ class WaveDataset : public data::Dataset {
   std::shared_ptr<const ClipSet> clips_;
 };
 
-// waveform [n] -> augment -> log-mel (warped when opt.vtlp > 0) -> normalise per clip ->
-// standardise -> masks: [M,T].
+// waveform [n] -> augment -> log-mel (warped when opt.vtlp > 0) -> equaliser (opt.eq_db) ->
+// normalise per clip -> standardise -> masks: [M,T].
 data::Transform augmentation_transform(AugmentOptions opt, std::shared_ptr<const audio::LogMel> mel,
                                        std::shared_ptr<const data::Standardizer> standardizer,
                                        ClipNorm norm = ClipNorm::none);

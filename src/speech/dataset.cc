@@ -9,9 +9,11 @@ namespace focus::speech {
 namespace {
 
 Tensor features(const std::vector<float>& wave, const audio::LogMel& mel, ClipNorm norm,
-                const data::Standardizer* standardizer, double warp = 0.0) {
+                const data::Standardizer* standardizer, double warp = 0.0,
+                const std::vector<float>& eq = {}) {
   Tensor f = warp > 0.0 ? mel(wave.data(), int64_t(wave.size()), warp)
                         : mel(wave.data(), int64_t(wave.size()));  // [M,T]
+  if (!eq.empty()) add_eq(f, eq, mel.options().floor);
   normalize_clip(f, norm);
   return standardizer != nullptr ? (*standardizer)(f) : f;
 }
@@ -68,7 +70,9 @@ data::Transform augmentation_transform(AugmentOptions opt, std::shared_ptr<const
     // same stream as before they existed.
     const double warp =
         opt.vtlp > 0.0f ? detail::Draw{gen}.uniform(1.0 - opt.vtlp, 1.0 + opt.vtlp) : 0.0;
-    Tensor f = features(a, *mel, norm, standardizer.get(), warp);  // [M,T]
+    const std::vector<float> eq =
+        opt.eq_db > 0.0f ? eq_curve(mel->options().mels, opt.eq_db, gen) : std::vector<float>{};
+    Tensor f = features(a, *mel, norm, standardizer.get(), warp, eq);  // [M,T]
     const std::vector<Mask> masks = draw_masks(opt, f.size(0), f.size(1), gen);
     if (!masks.empty()) {
       f = f.contiguous();

@@ -79,4 +79,33 @@ void apply_masks(Tensor& features, const std::vector<Mask>& masks, float value) 
   }
 }
 
+std::vector<float> eq_curve(int64_t mels, float eq_db, Generator& gen) {
+  detail::Draw d{gen};
+  double c[3];
+  for (int k = 0; k < 3; ++k) c[k] = d.uniform(-eq_db, eq_db) / double(k + 1);
+  std::vector<float> gain(size_t(mels), 0.0f);
+  for (int64_t m = 0; m < mels; ++m) {
+    const double x = mels > 1 ? double(m) / double(mels - 1) : 0.0;
+    double g = 0.0;
+    for (int k = 0; k < 3; ++k) g += c[k] * std::cos(3.14159265358979323846 * double(k + 1) * x);
+    gain[size_t(m)] = float(g);
+  }
+  return gain;
+}
+
+void add_eq(Tensor& features, const std::vector<float>& gain_db, float floor) {
+  FOCUS_CHECK(features.dtype() == DType::f32 && features.dim() == 2 && features.is_contiguous() &&
+                  features.size(0) == int64_t(gain_db.size()),
+              "add_eq: expected contiguous f32 features [", gain_db.size(), ",T], got ",
+              features.shape());
+  const int64_t mels = features.size(0), frames = features.size(1);
+  const float log_floor = std::log(floor);
+  float* f = features.data();  // [M,T]
+  for (int64_t m = 0; m < mels; ++m) {
+    const float nats = float(double(gain_db[size_t(m)]) * std::log(10.0) / 10.0);
+    for (int64_t t = 0; t < frames; ++t)
+      if (f[m * frames + t] > log_floor) f[m * frames + t] += nats;
+  }
+}
+
 }  // namespace focus::speech

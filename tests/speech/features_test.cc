@@ -156,13 +156,44 @@ TEST(SpecAugment, DrawnMasksStayInsideAndFollowTheGenerator) {
   EXPECT_EQ(widest, 20);  // the full width is reachable
 }
 
+TEST(Equaliser, SmoothBoundedGainAddedPerBandAboveTheFloor) {
+  double widest = 0;
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    Generator a(seed), b(seed);
+    const std::vector<float> g = speech::eq_curve(40, 6.0f, a);
+    EXPECT_EQ(g, speech::eq_curve(40, 6.0f, b));
+    ASSERT_EQ(g.size(), 40u);
+    for (size_t m = 0; m < g.size(); ++m) {
+      EXPECT_LE(std::abs(g[m]), 6.0 * 11.0 / 6.0 + 1e-4);
+      widest = std::max(widest, double(std::abs(g[m])));
+      // Smooth: neighbouring bands differ by at most the steepest slope, π·Σ k·(6/k) / 39.
+      if (m > 0) EXPECT_LE(std::abs(g[m] - g[m - 1]), 3.1416 * 18.0 / 39.0 + 1e-4);
+    }
+  }
+  EXPECT_GT(widest, 5.0);
+  // Added in nats to every frame above the floor; the floor (digital silence) stays.
+  audio::LogMel mel;
+  std::vector<float> x = noise(16000, 9);
+  std::fill(x.begin(), x.begin() + 4000, 0.0f);
+  const Tensor raw = mel(x.data(), 16000);
+  Tensor f = raw.clone();
+  Generator gen(3);
+  const std::vector<float> g = speech::eq_curve(40, 6.0f, gen);
+  speech::add_eq(f, g, mel.options().floor);
+  for (int64_t m = 0; m < 40; ++m) {
+    EXPECT_EQ(f.data()[m * 98], raw.data()[m * 98]);  // frame 0: silence
+    EXPECT_NEAR(f.data()[m * 98 + 60] - raw.data()[m * 98 + 60], g[size_t(m)] * std::log(10.0) / 10,
+                1e-5);
+  }
+}
+
 TEST(SpecAugment, TransformMasksAndWarpsDeterministically) {
   std::vector<float> w = tone(500);
   Tensor x = make_tensor({speech::kClipSamples});
   std::copy(w.begin(), w.end(), x.data());
   auto mel = std::make_shared<const audio::LogMel>();
   speech::AugmentOptions opt;
-  opt.noise_p = 0.0f, opt.vtlp = 0.15f, opt.freq_masks = 1, opt.freq_width = 10;
+  opt.noise_p = 0.0f, opt.vtlp = 0.15f, opt.eq_db = 6.0f, opt.freq_masks = 1, opt.freq_width = 10;
   opt.time_masks = 1, opt.time_width = 30;
   data::Transform t = speech::augmentation_transform(opt, mel, nullptr, speech::ClipNorm::mean);
   Generator a(4), b(4);

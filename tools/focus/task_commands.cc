@@ -59,6 +59,7 @@ speech::AugmentOptions read_augment(config::Reader& r, bool& enabled) {
   a.lowpass_p = float(r.number("lowpass_p", a.lowpass_p, 0.0, 1.0));
   a.lowpass_min = float(r.number("lowpass_min", a.lowpass_min, 1000.0, 8000.0));
   a.vtlp = float(r.number("vtlp", a.vtlp, 0.0, 0.4));
+  a.eq_db = float(r.number("eq_db", a.eq_db, 0.0, 30.0));
   a.freq_masks = r.integer("freq_masks", a.freq_masks, 0, 10);
   a.freq_width = r.integer("freq_width", a.freq_width, 0, 40);
   a.time_masks = r.integer("time_masks", a.time_masks, 0, 10);
