@@ -68,12 +68,20 @@ class LogMel {
   LogMel(const LogMel&) = delete;
   LogMel& operator=(const LogMel&) = delete;
   Tensor operator()(const float* x, int64_t n) const;  // -> [mels, T]
+  // With the frequency axis warped by `warp` before the mel filters (vocal tract length
+  // perturbation, Jaitly & Hinton 2013): a formant at f appears at warp·f up to
+  // kWarpEdge·min(warp, 1) Hz, above which a second line maps the rest onto [.., rate/2], so the
+  // band stays whole. The power spectrum is read between bins by linear interpolation; warp 1 gives
+  // exactly the unwarped features. warp in [0.5, 2].
+  Tensor operator()(const float* x, int64_t n, double warp) const;
+  static constexpr double kWarpEdge = 4800.0;
   int64_t frames(int64_t n) const;
   const LogMelOptions& options() const { return opt_; }
   const std::vector<float>& filters() const { return filters_; }  // [mels, fft/2+1]
 
  private:
   struct Plan;
+  Tensor compute(const float* x, int64_t n, double warp, bool warped_path) const;
   LogMelOptions opt_;
   std::vector<float> window_, filters_;
   std::vector<int64_t> span_;  // [mels, 2]: the bins where each filter is nonzero

@@ -102,6 +102,14 @@ struct AugmentOptions {
   float pitch_p = 0.3f, pitch = 2.0f;     // pitch shifted by ± semitones (speed + tempo back)
   float gain_db = 6.0f;                   // gain uniform in ±gain_db
   float reverb_p = 0.3f;                  // Schroeder reverb, random room size and mix
+  // Band limit (a narrow-band channel: telephone, 8 or 11 kHz recordings): low-passed at a
+  // cut-off uniform in [lowpass_min, 8000) Hz. Off at lowpass_p 0.
+  float lowpass_p = 0.0f, lowpass_min = 3400.0f;
+  // On the features (augmentation_transform), each off at 0:
+  float vtlp = 0.0f;   // vocal tract length perturbation: mel filters warped by 1 ± vtlp, uniform
+  float eq_db = 0.0f;  // random smooth equaliser over the bands (eq_curve), up to ± eq_db dB
+  int64_t freq_masks = 0, freq_width = 0;  // SpecAugment: masks of 0..width mel bands
+  int64_t time_masks = 0, time_width = 0;  // and of 0..width frames, set to 0 (the mean)
 };
 
 // A waveform [n] -> [n] transform drawing every choice from `gen`.
@@ -112,11 +120,42 @@ std::vector<float> time_stretch(const std::vector<float>& x, double factor);  //
 void add_noise(std::vector<float>& x, int colour, float snr_db,
                Generator& gen);  // 0 white, 1 pink, 2 brown
 void reverb(std::vector<float>& x, float room, float damping, float wet);
+// Nothing above ~cutoff Hz: resampled to 2·cutoff (rounded to 100 Hz) and back; same length.
+std::vector<float> band_limit(const std::vector<float>& x, double cutoff_hz);
+
+// SpecAugment's masks (Park et al. 2019) on features [M,T]: `first` and `width` rows (bands) or
+// columns (frames).
+struct Mask {
+  bool band = true;  // a band of mels, else a span of frames
+  int64_t first = 0, width = 0;
+};
+std::vector<Mask> draw_masks(const AugmentOptions& opt, int64_t mels, int64_t frames,
+                             Generator& gen);
+void apply_masks(Tensor& features, const std::vector<Mask>& masks, float value = 0.0f);
+// A microphone's or an engine's response: a gain in dB per band [M], smooth over frequency, the
+// sum of three cosines over the bands with amplitudes uniform in ±eq_db/k (k = 1, 2, 3), so
+// |gain| <= eq_db·11/6. add_eq adds it (in nats) to log-mel features [M,T] at every frame above
+// the log floor (`floor`: digital silence stays silent).
+std::vector<float> eq_curve(int64_t mels, float eq_db, Generator& gen);
+void add_eq(Tensor& features, const std::vector<float>& gain_db, float floor);
+
+// ---- features ----------------------------------------------------------------------------------
+
+// Per-clip normalisation of log-mel features [M,T], before the training split's standardiser:
+// each band less its mean over the clip's active frames (`mean`, cepstral mean normalisation in
+// the log-mel domain), and divided by its standard deviation over them too (`mean_var`). It takes
+// away a fixed spectral tilt, the kind an engine's or a channel's response adds. Active frames:
+// those whose mean over bands is within kActiveDb dB of the loudest frame's, so the silence around
+// a word does not set the level.
+enum class ClipNorm { none, mean, mean_var };
+constexpr double kActiveDb = 40.0;
+void normalize_clip(Tensor& features, ClipNorm norm);
+ClipNorm clip_norm_named(const std::string& name);  // "none", "mean", "mean_var"
 
 // ---- data sets ---------------------------------------------------------------------------------
 
-// Log-mel features [M,T] of each clip, standardised per mel band when a standardizer is set,
-// computed on first use (in the loader's thread) and kept.
+// Log-mel features [M,T] of each clip, normalised per clip (set_clip_norm) and standardised per mel
+// band when a standardizer is set, computed on first use (in the loader's thread) and kept.
 class FeatureDataset : public data::Dataset {
  public:
   FeatureDataset(std::shared_ptr<const ClipSet> clips, std::shared_ptr<const audio::LogMel> mel,
@@ -124,6 +163,7 @@ class FeatureDataset : public data::Dataset {
   int64_t size() const override { return int64_t(indices_.size()); }
   data::Example get(int64_t i) const override;
   void set_standardizer(std::shared_ptr<const data::Standardizer> s) { standardizer_ = s; }
+  void set_clip_norm(ClipNorm n) { norm_ = n; }  // before the first get()
   const ClipSet& clips() const { return *clips_; }
   int64_t clip_index(int64_t i) const { return indices_[size_t(i)]; }
 
@@ -131,6 +171,7 @@ class FeatureDataset : public data::Dataset {
   std::shared_ptr<const ClipSet> clips_;
   std::shared_ptr<const audio::LogMel> mel_;
   std::shared_ptr<const data::Standardizer> standardizer_;
+  ClipNorm norm_ = ClipNorm::none;
   std::vector<int64_t> indices_;
   mutable std::mutex mu_;
   mutable std::vector<Tensor> cache_;
@@ -148,8 +189,10 @@ class WaveDataset : public data::Dataset {
   std::shared_ptr<const ClipSet> clips_;
 };
 
-// waveform [n] -> augment -> log-mel -> standardise: [M,T].
+// waveform [n] -> augment -> log-mel (warped when opt.vtlp > 0) -> equaliser (opt.eq_db) ->
+// normalise per clip -> standardise -> masks: [M,T].
 data::Transform augmentation_transform(AugmentOptions opt, std::shared_ptr<const audio::LogMel> mel,
-                                       std::shared_ptr<const data::Standardizer> standardizer);
+                                       std::shared_ptr<const data::Standardizer> standardizer,
+                                       ClipNorm norm = ClipNorm::none);
 
 }  // namespace focus::speech

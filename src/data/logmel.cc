@@ -89,7 +89,14 @@ int64_t LogMel::frames(int64_t n) const {
   return n <= opt_.window ? 1 : 1 + (n - opt_.window) / opt_.hop;
 }
 
-Tensor LogMel::operator()(const float* x, int64_t n) const {
+Tensor LogMel::operator()(const float* x, int64_t n) const { return compute(x, n, 1.0, false); }
+
+Tensor LogMel::operator()(const float* x, int64_t n, double warp) const {
+  FOCUS_CHECK(warp >= 0.5 && warp <= 2.0, "log_mel: frequency warp ", warp, " outside [0.5, 2]");
+  return compute(x, n, warp, true);
+}
+
+Tensor LogMel::compute(const float* x, int64_t n, double warp, bool warped_path) const {
   FOCUS_CHECK(n >= 0 && (x != nullptr || n == 0), "log_mel: bad input of ", n, " samples");
   const int64_t frames = this->frames(n), bins = opt_.fft / 2 + 1, mels = opt_.mels;
   Tensor out = make_tensor({mels, frames});
@@ -98,7 +105,25 @@ Tensor LogMel::operator()(const float* x, int64_t n) const {
   FftwBuffer out_buf(sizeof(fftwf_complex) * size_t(bins));
   auto* in = static_cast<float*>(in_buf.p);             // [fft]
   auto* spec = static_cast<fftwf_complex*>(out_buf.p);  // [bins]
-  std::vector<float> power(static_cast<size_t>(bins));
+  std::vector<float> power(static_cast<size_t>(bins)), warped;
+  // Where each output bin reads the input spectrum: the inverse of the piecewise-linear warp.
+  std::vector<int64_t> src_bin;
+  std::vector<float> src_frac;
+  if (warped_path) {  // warp 1 too: its reads land exactly on the bins
+    const double nyquist = double(opt_.rate) / 2.0, bin_hz = double(opt_.rate) / double(opt_.fft);
+    const double edge_out = std::min(kWarpEdge * std::min(warp, 1.0), 0.95 * nyquist);
+    const double edge_in = edge_out / warp;
+    src_bin.resize(size_t(bins)), src_frac.resize(size_t(bins)), warped.resize(size_t(bins));
+    for (int64_t k = 0; k < bins; ++k) {
+      const double f_out = double(k) * bin_hz;
+      const double f_in = f_out <= edge_out ? f_out / warp
+                                            : nyquist - (nyquist - f_out) * (nyquist - edge_in) /
+                                                            (nyquist - edge_out);
+      const double pos = std::clamp(f_in / bin_hz, 0.0, double(bins - 1));
+      src_bin[size_t(k)] = std::min<int64_t>(int64_t(pos), bins - 2);
+      src_frac[size_t(k)] = float(pos - double(src_bin[size_t(k)]));
+    }
+  }
   for (int64_t t = 0; t < frames; ++t) {
     const int64_t start = t * opt_.hop;
     std::fill(in, in + opt_.fft, 0.0f);
@@ -107,6 +132,14 @@ Tensor LogMel::operator()(const float* x, int64_t n) const {
     fftwf_execute_dft_r2c(plan_->plan, in, spec);
     for (int64_t k = 0; k < bins; ++k)
       power[size_t(k)] = spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1];
+    if (!src_bin.empty()) {
+      for (int64_t k = 0; k < bins; ++k) {
+        const size_t b = size_t(src_bin[size_t(k)]);
+        const float a = src_frac[size_t(k)];
+        warped[size_t(k)] = power[b] * (1.0f - a) + power[b + 1] * a;
+      }
+      power.swap(warped);
+    }
     for (int64_t m = 0; m < mels; ++m) {
       const float* f = &filters_[size_t(m * bins)];
       float acc = 0.0f;

@@ -137,6 +137,17 @@ void reverb(std::vector<float>& x, float room, float damping, float wet) {
   for (size_t i = 0; i < n; ++i) x[i] = float((1.0 - wet) * x[i] + wet * g * y[i]);
 }
 
+std::vector<float> band_limit(const std::vector<float>& x, double cutoff_hz) {
+  FOCUS_CHECK(cutoff_hz >= 1000.0 && cutoff_hz <= 8000.0, "band_limit: cut-off ", cutoff_hz,
+              " Hz outside [1000, 8000]");
+  const int64_t rate = 200 * std::lround(cutoff_hz / 100.0);
+  if (rate >= audio::kRate) return x;
+  std::vector<float> y =
+      audio::resample(audio::resample(x, audio::kRate, rate), rate, audio::kRate);
+  y.resize(x.size(), 0.0f);
+  return y;
+}
+
 std::vector<float> augment(const std::vector<float>& wave, const AugmentOptions& opt,
                            Generator& gen) {
   Draw d{gen};
@@ -152,6 +163,9 @@ std::vector<float> augment(const std::vector<float>& wave, const AugmentOptions&
   }
   if (d.chance(opt.reverb_p))
     reverb(x, float(d.uniform(0.0, 1.0)), float(d.uniform(0.2, 0.6)), float(d.uniform(0.1, 0.5)));
+  // Drawn only when on, so that configs without it keep their random stream.
+  if (opt.lowpass_p > 0.0f && d.chance(opt.lowpass_p))
+    x = band_limit(x, d.uniform(opt.lowpass_min, 8000.0));
   const int64_t max_shift = int64_t(opt.shift * float(audio::kRate));
   if (max_shift > 0) {
     const int64_t s = d.below(2 * max_shift + 1) - max_shift;

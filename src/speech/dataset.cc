@@ -3,13 +3,18 @@
 
 #include "focus/error.h"
 #include "focus/speech.h"
+#include "speech/draw.h"
 
 namespace focus::speech {
 namespace {
 
-Tensor features(const std::vector<float>& wave, const audio::LogMel& mel,
-                const data::Standardizer* standardizer) {
-  Tensor f = mel(wave.data(), int64_t(wave.size()));  // [M,T]
+Tensor features(const std::vector<float>& wave, const audio::LogMel& mel, ClipNorm norm,
+                const data::Standardizer* standardizer, double warp = 0.0,
+                const std::vector<float>& eq = {}) {
+  Tensor f = warp > 0.0 ? mel(wave.data(), int64_t(wave.size()), warp)
+                        : mel(wave.data(), int64_t(wave.size()));  // [M,T]
+  if (!eq.empty()) add_eq(f, eq, mel.options().floor);
+  normalize_clip(f, norm);
   return standardizer != nullptr ? (*standardizer)(f) : f;
 }
 
@@ -39,7 +44,7 @@ data::Example FeatureDataset::get(int64_t i) const {
     if (cache_[size_t(i)].defined()) return {cache_[size_t(i)], clips_->labels[size_t(clip)]};
   }
   // Computed outside the lock: two threads may both compute an example, with the same result.
-  Tensor f = features(clips_->wave(clip), *mel_, standardizer_.get());
+  Tensor f = features(clips_->wave(clip), *mel_, norm_, standardizer_.get());
   std::lock_guard<std::mutex> lock(mu_);
   cache_[size_t(i)] = f;
   return {f, clips_->labels[size_t(clip)]};
@@ -53,13 +58,27 @@ data::Example WaveDataset::get(int64_t i) const {
 }
 
 data::Transform augmentation_transform(AugmentOptions opt, std::shared_ptr<const audio::LogMel> mel,
-                                       std::shared_ptr<const data::Standardizer> standardizer) {
-  return [opt, mel, standardizer](const Tensor& x, Generator& gen) {
+                                       std::shared_ptr<const data::Standardizer> standardizer,
+                                       ClipNorm norm) {
+  return [opt, mel, standardizer, norm](const Tensor& x, Generator& gen) {
     FOCUS_CHECK(x.dtype() == DType::f32 && x.dim() == 1, "speech augmentation: expected a ",
                 "waveform f32 [n], got ", x.shape());
     const Tensor c = x.contiguous();
     std::vector<float> w(c.data(), c.data() + c.numel());
-    return features(augment(w, opt, gen), *mel, standardizer.get());
+    const std::vector<float> a = augment(w, opt, gen);
+    // Draws for the feature augmentations only when they are on: configs without them see the
+    // same stream as before they existed.
+    const double warp =
+        opt.vtlp > 0.0f ? detail::Draw{gen}.uniform(1.0 - opt.vtlp, 1.0 + opt.vtlp) : 0.0;
+    const std::vector<float> eq =
+        opt.eq_db > 0.0f ? eq_curve(mel->options().mels, opt.eq_db, gen) : std::vector<float>{};
+    Tensor f = features(a, *mel, norm, standardizer.get(), warp, eq);  // [M,T]
+    const std::vector<Mask> masks = draw_masks(opt, f.size(0), f.size(1), gen);
+    if (!masks.empty()) {
+      f = f.contiguous();
+      apply_masks(f, masks);
+    }
+    return f;
   };
 }
 

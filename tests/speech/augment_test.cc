@@ -113,5 +113,22 @@ TEST(Augment, PitchShiftMovesTheTone) {
   EXPECT_TRUE(moved);
 }
 
+TEST(Augment, BandLimitRemovesWhatIsAboveTheCutOff) {
+  for (double cut : {4000.0, 5500.0}) {
+    const std::vector<float> low = speech::band_limit(tone(1000, 16000), cut);
+    const std::vector<float> high = speech::band_limit(tone(cut + 800, 16000), cut);
+    ASSERT_EQ(low.size(), 16000u);
+    ASSERT_EQ(high.size(), 16000u);
+    // The passband tone keeps its level (away from the edges); the one above the cut-off is gone.
+    const std::vector<float> mid(low.begin() + 1000, low.end() - 1000);
+    EXPECT_NEAR(rms(mid), 0.5 / std::sqrt(2.0), 0.01) << cut;
+    EXPECT_NEAR(frequency(low), 1000.0, 10.0);
+    const std::vector<float> mid_high(high.begin() + 1000, high.end() - 1000);
+    EXPECT_LT(rms(mid_high), 0.01 * 0.5) << cut;
+  }
+  EXPECT_EQ(speech::band_limit(tone(300, 1000), 8000.0), tone(300, 1000));
+  test::expect_error([] { speech::band_limit(tone(300, 100), 500.0); }, {"band_limit", "500"});
+}
+
 }  // namespace
 }  // namespace focus

@@ -111,7 +111,11 @@ TEST(SpeechLearning, AugmentedTrainingIsDeterministic) {
   const std::string args =
       "train" + kData +
       " --epochs 1 --set data.augment.enabled=true --set data.augment.reverb_p=0.5"
-      " --set data.augment.tempo_p=0.5 --set data.augment.pitch_p=0.5 --out ";
+      " --set data.augment.tempo_p=0.5 --set data.augment.pitch_p=0.5"
+      " --set data.augment.lowpass_p=0.5 --set data.augment.vtlp=0.1 --set data.augment.eq_db=4"
+      " --set data.augment.freq_masks=1 --set data.augment.freq_width=4"
+      " --set data.augment.time_masks=1 --set data.augment.time_width=5"
+      " --set data.clip_norm=mean --out ";
   const Result ra = run(args + a), rb = run(args + b);
   ASSERT_EQ(ra.status, 0) << ra.out;
   ASSERT_EQ(rb.status, 0) << rb.out;
@@ -131,6 +135,9 @@ TEST(SpeechLearning, ConfigMistakesAreOneLineErrors) {
   r = run("train" + kData + " --out " + out + " --set data.augment.echo=1");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("data.augment.echo"), std::string::npos) << r.out;
+  r = run("train" + kData + " --out " + out + " --set data.clip_norm=cmvn");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("data.clip_norm: 'cmvn'"), std::string::npos) << r.out;
   r = run("train" + kData + " --out " + out + " --set model.kernel=4");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("model.kernel 4 must be odd"), std::string::npos) << r.out;

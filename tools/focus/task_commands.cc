@@ -56,6 +56,14 @@ speech::AugmentOptions read_augment(config::Reader& r, bool& enabled) {
   a.pitch = float(r.number("pitch", a.pitch, 0.0, 12.0));
   a.gain_db = float(r.number("gain_db", a.gain_db, 0.0, 40.0));
   a.reverb_p = float(r.number("reverb_p", a.reverb_p, 0.0, 1.0));
+  a.lowpass_p = float(r.number("lowpass_p", a.lowpass_p, 0.0, 1.0));
+  a.lowpass_min = float(r.number("lowpass_min", a.lowpass_min, 1000.0, 8000.0));
+  a.vtlp = float(r.number("vtlp", a.vtlp, 0.0, 0.4));
+  a.eq_db = float(r.number("eq_db", a.eq_db, 0.0, 30.0));
+  a.freq_masks = r.integer("freq_masks", a.freq_masks, 0, 10);
+  a.freq_width = r.integer("freq_width", a.freq_width, 0, 40);
+  a.time_masks = r.integer("time_masks", a.time_masks, 0, 10);
+  a.time_width = r.integer("time_width", a.time_width, 0, 50);
   if (a.snr_min > a.snr_max)
     throw config::ConfigError(
         detail::cat("config: data.augment.snr_min ", a.snr_min, " must be <= snr_max ", a.snr_max));
@@ -102,6 +110,12 @@ class CommandsTask : public Task {
     o.cache_dir = r.string("cache", default_cache());
     audio::LogMelOptions mo;
     mo.mels = r.integer("mels", 40, 40, 80);
+    const std::string norm_name = r.string("clip_norm", "none");
+    if (norm_name != "none" && norm_name != "mean" && norm_name != "mean_var")
+      throw config::ConfigError("config: data.clip_norm: '" + norm_name +
+                                "' is not one of none, mean, mean_var");
+    const speech::ClipNorm norm = speech::clip_norm_named(norm_name);
+    norm_ = norm;
     config::Reader aug = r.object("augment");
     bool augment_on = true;
     const speech::AugmentOptions augment = read_augment(aug, augment_on);
@@ -138,6 +152,7 @@ class CommandsTask : public Task {
     if (ctx.training) {
       // Statistics of the clean training features, per mel band.
       speech::FeatureDataset raw(train, mel);
+      raw.set_clip_norm(norm);
       auto fitted = std::make_shared<data::Standardizer>(data::Standardizer::fit(raw));
       io::save_safetensors((fs::path(ctx.model_dir) / kFeatureFile).string(), fitted->state(),
                            {{"mels", std::to_string(mo.mels)}});
@@ -148,6 +163,7 @@ class CommandsTask : public Task {
     standardizer_ = standardizer;
     auto features = [&](std::shared_ptr<const speech::ClipSet> clips) {
       auto d = std::make_shared<speech::FeatureDataset>(clips, mel);
+      d->set_clip_norm(norm);
       d->set_standardizer(standardizer);
       return d;
     };
@@ -155,7 +171,7 @@ class CommandsTask : public Task {
     s.test = features(test);
     if (ctx.training && augment_on) {
       s.train = std::make_shared<speech::WaveDataset>(train);
-      s.augment = speech::augmentation_transform(augment, mel, standardizer);
+      s.augment = speech::augmentation_transform(augment, mel, standardizer, norm);
     } else {
       s.train = features(train);
     }
@@ -168,7 +184,9 @@ class CommandsTask : public Task {
     int64_t start = 0;
     const std::vector<float> clip = clip_of(wave, &start);
     const Tensor raw = (*mel_)(clip.data(), int64_t(clip.size()));  // [M,T]
-    const Tensor x = (*standardizer_)(raw);
+    Tensor normalised = raw.clone();
+    speech::normalize_clip(normalised, norm_);
+    const Tensor x = (*standardizer_)(normalised);
     const int64_t mels = x.size(0), frames = x.size(1);
     autograd::NoGradGuard no_grad;
     attention::Capture capture;
@@ -206,6 +224,7 @@ class CommandsTask : public Task {
       std::vector<int64_t> idx = features->clips().in_group(group);
       if (idx.empty()) continue;
       auto subset = std::make_shared<speech::FeatureDataset>(clips, mel_, idx);
+      subset->set_clip_norm(norm_);
       subset->set_standardizer(standardizer_);
       const train::Evaluation ev = train::evaluate(*l.model, subset);
       std::printf("  %-34s %6.2f%% of %lld clips\n", title.c_str(), 100.0 * ev.accuracy,
@@ -299,6 +318,7 @@ class CommandsTask : public Task {
   // Read by load() and used by predict()/report() of the same process (one model per process).
   mutable std::shared_ptr<const audio::LogMel> mel_;
   mutable std::shared_ptr<const data::Standardizer> standardizer_;
+  mutable speech::ClipNorm norm_ = speech::ClipNorm::none;
 };
 
 }  // namespace
