@@ -125,6 +125,7 @@ class CommandsTask : public Task {
         throw config::ConfigError("config: data.words: '" + w +
                                   "' is not a command word (zero..nine, yes no up down left "
                                   "right on off stop go)");
+    r.finish();  // a typo fails now, not after minutes of speech synthesis
 
     Splits s;
     s.class_names = o.words.empty() ? speech::command_words() : o.words;
