@@ -1,9 +1,11 @@
 // focus: train, evaluate, run and inspect attention models.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "app.h"
@@ -24,17 +26,35 @@ void usage(std::FILE* out) {
                "Exit codes: 0 success, 1 usage, 2 data or I/O.\n");
 }
 
+// Other threads runnable right now: /proc/loadavg's fourth field is "runnable/total", this
+// process included. The least of a few samples ignores a momentary blip; the load average would
+// still count jobs that ended a minute ago.
+int others_runnable() {
+  int least = std::numeric_limits<int>::max();
+  for (int i = 0; i < 5; ++i) {
+    std::FILE* f = std::fopen("/proc/loadavg", "r");
+    if (!f) return 0;
+    double avg[3];
+    int runnable = 0, total = 0;
+    const int n = std::fscanf(f, "%lf %lf %lf %d/%d", &avg[0], &avg[1], &avg[2], &runnable, &total);
+    std::fclose(f);
+    if (n != 5) return 0;
+    least = std::min(least, runnable - 1);
+    usleep(2000);
+  }
+  return least;
+}
+
 // Threads that spin while they wait are fastest on an idle machine; when other processes compete
 // for the cores, a thread spinning at a barrier burns the time slice its partner needs (measured
 // on 2 cores at load 5: 60 training steps took 11.8 s with two spinning threads, 1.6 s with two
 // passive ones, 2.1 s with one thread). libgomp reads OMP_WAIT_POLICY once, when it loads, so
-// when the user has not chosen and the machine is busy, focus starts itself again with passive
-// waiting.
+// when the user has not chosen and other work holds at least half the cores, focus starts itself
+// again with passive waiting.
 void wait_passively_when_busy(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
-  double load = 0.0;
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  if (getloadavg(&load, 1) != 1 || cores <= 0 || load < 0.5 * double(cores)) return;
+  if (cores <= 0 || others_runnable() < std::max<long>(1, cores / 2)) return;
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   execv("/proc/self/exe", argv);  // returns only if it failed: carry on as we are
 }
