@@ -54,5 +54,7 @@ class Reader {
 nlohmann::json load(const std::string& path);
 // Applies "a.b.c=value" overrides (value parsed as JSON, else taken as a string).
 void set_path(nlohmann::json& root, const std::string& assignment);
+// A comma-separated list value ("yes, no,up"): items trimmed of spaces, empty ones dropped.
+std::vector<std::string> split_list(const std::string& list);
 
 }  // namespace focus::config

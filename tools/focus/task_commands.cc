@@ -30,17 +30,6 @@ std::string default_cache() {
   return env != nullptr && *env ? (fs::path(env) / "speech").string() : ".cache/speech";
 }
 
-std::vector<std::string> split_words(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string w; std::getline(ss, w, ',');) {
-    w.erase(0, w.find_first_not_of(' '));
-    w.erase(w.find_last_not_of(' ') + 1);
-    if (!w.empty()) out.push_back(w);
-  }
-  return out;
-}
-
 speech::AugmentOptions read_augment(config::Reader& r, bool& enabled) {
   speech::AugmentOptions a;
   enabled = r.boolean("enabled", true);
@@ -96,7 +85,7 @@ class CommandsTask : public Task {
   Splits load(config::Reader& r, const TaskContext& ctx) const override {
     speech::CorpusOptions o;
     o.seed = uint64_t(r.integer("seed", 1, 0));
-    o.words = split_words(r.string("words", ""));
+    o.words = config::split_list(r.string("words", ""));
     o.unknown = r.boolean("unknown", true);
     o.silence = r.boolean("silence", true);
     o.train_voices = r.integer("train_voices", o.train_voices, 1, 100000);

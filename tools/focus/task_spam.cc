@@ -71,18 +71,13 @@ struct TextOptions {
   int64_t max_chars = 20000;  // bytes cut into pieces
 };
 
+// The header names of a data.headers list; anything but letters, digits, '-' and '_' is an error.
 std::vector<std::string> split_fields(const std::string& list) {
-  std::vector<std::string> out;
-  std::stringstream ss(list);
-  for (std::string f; std::getline(ss, f, ',');) {
-    f.erase(0, f.find_first_not_of(' '));
-    f.erase(f.find_last_not_of(' ') + 1);
-    if (f.empty()) continue;
+  std::vector<std::string> out = config::split_list(list);
+  for (const std::string& f : out)
     for (char c : f)
       if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
         throw config::ConfigError("config: data.headers: '" + f + "' is not a header name");
-    out.push_back(f);
-  }
   return out;
 }
 
