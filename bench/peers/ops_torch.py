@@ -17,10 +17,11 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
+
+from peer_timing import timed
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0"
@@ -32,18 +33,7 @@ def stats(ms):
 
 def time_it(args, fn, between=None):
     """Two warm-up calls, then repetitions until --reps and --seconds are both reached."""
-    ms = []
-    r = -2
-    while r < 1000 and (r < args.reps or sum(ms) < args.seconds * 1e3):
-        if between:
-            between()
-        t0 = time.perf_counter()
-        fn()
-        t = (time.perf_counter() - t0) * 1e3
-        if r >= 0:
-            ms.append(t)
-        r += 1
-    return stats(ms)
+    return stats(timed(fn, args.reps, args.seconds, between))
 
 
 def emit(case, impl, timing, threads, gflops=None, items_per_s=None, rss=None, **extra):

@@ -11,36 +11,31 @@ clip_grad_norm_, AdamW, zero_grad. Inference: a forward pass under no_grad on on
 Features: torch.stft (periodic Hann 400 zero-padded to 512, hop 160, no centring) of 64 one-second
 clips at once, power, HTK mel filters, log.
 """
-import argparse
 import math
 
 import torch
 
-from peer_timing import emit, timed
+from peer_models import ClsTransformer
+from peer_timing import emit, parse_args, shuffled, timed, train_step
 
 MELS, FRAMES, CLASSES = 40, 98, 22
 
 
-class KeywordTransformer(torch.nn.Module):
-    def __init__(self, dim, depth, heads, mlp_ratio, patch, kernel):
+class ConvTokens(torch.nn.Module):
+    """Conv1d(40->D, k, stride p, padding k//2) + GELU over [B,40,98], as [B,N,D] tokens."""
+
+    def __init__(self, dim, patch, kernel):
         super().__init__()
         self.conv = torch.nn.Conv1d(MELS, dim, kernel, stride=patch, padding=kernel // 2)
-        tokens = (FRAMES + 2 * (kernel // 2) - kernel) // patch + 1
-        self.cls = torch.nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos = torch.nn.Parameter(torch.randn(1, tokens + 1, dim) * 0.02)
-        self.blocks = torch.nn.ModuleList([
-            torch.nn.TransformerEncoderLayer(dim, heads, mlp_ratio * dim, dropout=0.0, activation="gelu",
-                                             batch_first=True, norm_first=True)
-            for _ in range(depth)])
-        self.norm = torch.nn.LayerNorm(dim)
-        self.head = torch.nn.Linear(dim, CLASSES)
 
     def forward(self, x):
-        h = torch.nn.functional.gelu(self.conv(x)).transpose(1, 2)
-        h = torch.cat([self.cls.expand(x.shape[0], -1, -1), h], 1) + self.pos
-        for b in self.blocks:
-            h = b(h)
-        return self.head(self.norm(h)[:, 0])
+        return torch.nn.functional.gelu(self.conv(x)).transpose(1, 2)
+
+
+def keyword_transformer(dim, depth, heads, mlp_ratio, patch, kernel):
+    tokens = (FRAMES + 2 * (kernel // 2) - kernel) // patch + 1
+    return ClsTransformer(ConvTokens(dim, patch, kernel), tokens, dim, depth, heads, mlp_ratio,
+                          CLASSES)
 
 
 class SoftFrames(torch.nn.Module):
@@ -64,7 +59,7 @@ class SoftFrames(torch.nn.Module):
 
 CASES = [
     ("keyword_transformer front=conv kernel=5 patch=2 dim=64 depth=3 heads=4 batch=64",
-     lambda: KeywordTransformer(64, 3, 4, 2, 2, 5), 64),
+     lambda: keyword_transformer(64, 3, 4, 2, 2, 5), 64),
     ("soft_frames dim=64 kernel=5 layers=2 batch=64", lambda: SoftFrames(64, 5, 2), 64),
 ]
 
@@ -83,13 +78,7 @@ def mel_filters(n_fft=512, rate=16000, mels=MELS, fmin=20.0, fmax=8000.0):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--filter", action="append", default=[])
-    ap.add_argument("--seconds", type=float, default=1.0)
-    ap.add_argument("--reps", type=int, default=5)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
+    a = parse_args()
     wanted = lambda name: all(f in name for f in a.filter)
     suffix = f" threads={a.threads}"
     for base, make, batch in CASES:
@@ -104,19 +93,7 @@ def main():
         if wanted(train_name):
             model.train()
             opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
-            state = {"order": torch.randperm(n), "at": 0}
-
-            def step():
-                if state["at"] + batch > n:
-                    state["order"], state["at"] = torch.randperm(n), 0
-                idx = state["order"][state["at"]:state["at"] + batch]
-                state["at"] += batch
-                loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                opt.zero_grad(set_to_none=True)
-
+            step = train_step(model, opt, shuffled(x, y, batch))
             emit("speech", train_name, timed(step, a.reps, a.seconds), batch, a.threads)
         if wanted(infer_name):
             model.eval()

@@ -7,33 +7,28 @@ baseline: two stride-2 3x3 convolutions with GELU, positions, LayerNorm, additiv
 pooling, a linear head. A training step: forward, cross-entropy, backward, AdamW, zero_grad;
 inference runs under torch.inference_mode() in eval mode.
 """
-import argparse
-
 import torch
 import torch.nn.functional as F
 
-from peer_timing import emit, timed
+from peer_models import ClsTransformer
+from peer_timing import emit, parse_args, timed, train_step
 
 
-class ViT(torch.nn.Module):
-    def __init__(self, patch=4, dim=128, depth=6, heads=4, mlp_ratio=4, classes=10, size=28):
+class PatchTokens(torch.nn.Module):
+    """A stride-`patch` convolution over [B,1,H,W] as [B,N,D] patch tokens."""
+
+    def __init__(self, patch, dim):
         super().__init__()
         self.proj = torch.nn.Conv2d(1, dim, patch, stride=patch)
-        self.cls = torch.nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos = torch.nn.Parameter(torch.randn(1, (size // patch) ** 2 + 1, dim) * 0.02)
-        self.blocks = torch.nn.ModuleList([
-            torch.nn.TransformerEncoderLayer(dim, heads, mlp_ratio * dim, dropout=0.0,
-                                             activation="gelu", batch_first=True, norm_first=True)
-            for _ in range(depth)])
-        self.norm = torch.nn.LayerNorm(dim)
-        self.head = torch.nn.Linear(dim, classes)
 
     def forward(self, x):
-        x = self.proj(x).flatten(2).transpose(1, 2)
-        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.pos
-        for b in self.blocks:
-            x = b(x)
-        return self.head(self.norm(x)[:, 0])
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+class ViT(ClsTransformer):
+    def __init__(self, patch=4, dim=128, depth=6, heads=4, mlp_ratio=4, classes=10, size=28):
+        super().__init__(PatchTokens(patch, dim), (size // patch) ** 2, dim, depth, heads,
+                         mlp_ratio, classes)
 
 
 class SoftImage(torch.nn.Module):
@@ -58,13 +53,7 @@ CASES = [("vit p4 d128 L6 h4 b128", ViT, 128), ("soft_image conv h32 d64 b128", 
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--filter", action="append", default=[])
-    ap.add_argument("--seconds", type=float, default=1.0)
-    ap.add_argument("--reps", type=int, default=5)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
+    a = parse_args()
     for base, make, batch in CASES:
         for train in (True, False):
             name = ("train " if train else "infer ") + base
@@ -79,13 +68,11 @@ def main():
                 model.train()
                 opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
 
-                def step():
-                    i = state["at"] % 4
+                def next_batch():
                     state["at"] += 1
-                    loss = F.cross_entropy(model(xs[i]), ys[i])
-                    loss.backward()
-                    opt.step()
-                    opt.zero_grad(set_to_none=True)
+                    return xs[(state["at"] - 1) % 4], ys[(state["at"] - 1) % 4]
+
+                step = train_step(model, opt, next_batch, clip=None)
             else:
                 model.eval()
 
