@@ -9,6 +9,7 @@
 #include "focus/models.h"
 #include "focus/optim.h"
 #include "focus/speech.h"
+#include "train_step.h"
 
 namespace {
 
@@ -53,23 +54,7 @@ int main(int argc, char** argv) {
     auto data = std::make_shared<data::TensorDataset>(x, labels);
     if (bench::wanted(o, train_name)) {
       model->train();
-      const nn::NamedTensors params = model->named_parameters();
-      optim::AdamW opt(params, {.lr = 1e-3f, .weight_decay = 0.01f});
-      data::Loader loader(data, {.batch = c.batch, .shuffle = true, .seed = 1, .drop_last = true});
-      int64_t epoch = 0;
-      loader.start_epoch(epoch);
-      data::Batch batch;
-      auto step = [&] {
-        if (!loader.next(batch)) {
-          loader.start_epoch(++epoch);
-          loader.next(batch);
-        }
-        Tensor loss = cross_entropy((*model)(batch.x), batch.y);
-        loss.backward();
-        optim::clip_grad_norm(params, 1.0f);
-        opt.step();
-        opt.zero_grad();
-      };
+      const auto step = bench::shuffled_train_step(*model, data, c.batch);
       bench::Timing t = bench::time_it(o, step);
       bench::emit("speech", train_name, t, 0, double(c.batch) * 1e3 / t.median_ms, o.threads);
     }

@@ -8,6 +8,7 @@
 #include "focus/models.h"
 #include "focus/optim.h"
 #include "focus/tasks.h"
+#include "train_step.h"
 
 namespace {
 
@@ -52,24 +53,8 @@ int main(int argc, char** argv) {
                                       .depth = c.depth,
                                       .heads = c.heads,
                                       .mlp_ratio = 4});
-    const nn::NamedTensors params = model.named_parameters();
-    optim::AdamW opt(params, {.lr = 1e-3f, .weight_decay = 0.01f});
-    data::Loader loader(dataset(c.batch * 50, c.len, c.vocab),
-                        {.batch = c.batch, .shuffle = true, .seed = 1, .drop_last = true});
-    int64_t epoch = 0;
-    loader.start_epoch(epoch);
-    data::Batch batch;
-    auto step = [&] {
-      if (!loader.next(batch)) {
-        loader.start_epoch(++epoch);
-        loader.next(batch);
-      }
-      Tensor loss = cross_entropy(model(batch.x), batch.y);
-      loss.backward();
-      optim::clip_grad_norm(params, 1.0f);
-      opt.step();
-      opt.zero_grad();
-    };
+    const auto step =
+        bench::shuffled_train_step(model, dataset(c.batch * 50, c.len, c.vocab), c.batch);
     bench::Timing t = bench::time_it(o, step);
     bench::emit("train", name, t, 0, double(c.batch) * 1e3 / t.median_ms, o.threads);
   }
