@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <string>
 
 #include "app.h"
@@ -26,23 +25,22 @@ void usage(std::FILE* out) {
                "Exit codes: 0 success, 1 usage, 2 data or I/O.\n");
 }
 
-// Other threads runnable right now: /proc/loadavg's fourth field is "runnable/total", this
-// process included. The least of a few samples ignores a momentary blip; the load average would
-// still count jobs that ended a minute ago.
-int others_runnable() {
-  int least = std::numeric_limits<int>::max();
+// Whether other threads are runnable right now on at least `cores` cores: /proc/loadavg's fourth
+// field is "runnable/total", this process included. Busy only if every one of a few samples says
+// so, which ignores a momentary blip (and an idle machine stops at the first read); the load
+// average would still count jobs that ended a minute ago.
+bool others_runnable_on(long cores) {
   for (int i = 0; i < 5; ++i) {
+    if (i > 0) usleep(2000);
     std::FILE* f = std::fopen("/proc/loadavg", "r");
-    if (!f) return 0;
+    if (!f) return false;
     double avg[3];
     int runnable = 0, total = 0;
     const int n = std::fscanf(f, "%lf %lf %lf %d/%d", &avg[0], &avg[1], &avg[2], &runnable, &total);
     std::fclose(f);
-    if (n != 5) return 0;
-    least = std::min(least, runnable - 1);
-    usleep(2000);
+    if (n != 5 || runnable - 1 < cores) return false;
   }
-  return least;
+  return true;
 }
 
 // Threads that spin while they wait are fastest on an idle machine; when other processes compete
@@ -54,7 +52,7 @@ int others_runnable() {
 void wait_passively_when_busy(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
   const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  if (cores <= 0 || others_runnable() < std::max<long>(1, cores / 2)) return;
+  if (cores <= 0 || !others_runnable_on(std::max<long>(1, cores / 2))) return;
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   execv("/proc/self/exe", argv);  // returns only if it failed: carry on as we are
 }
