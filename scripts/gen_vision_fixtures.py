@@ -103,6 +103,34 @@ class ViT(torch.nn.Module):
         return out
 
 
+class ConvStemViT(ViT):
+    """The ViT with Xiao et al.'s convolutional stem: log2(patch) 3x3 stride-2 convs with GELU,
+    channels doubling from `stem`, then a 1x1 projection to dim, in place of the patch conv."""
+
+    def __init__(self, c, h, w, classes, patch, dim, depth, heads, mlp_ratio, pool, stem):
+        super().__init__(c, h, w, classes, patch, dim, depth, heads, mlp_ratio, pool)
+        convs, cin, cout, p = [], c, stem, patch
+        while p > 1:
+            convs.append(torch.nn.Conv2d(cin, cout, 3, stride=2, padding=1))
+            cin, cout, p = cout, cout * 2, p // 2
+        self.convs = torch.nn.ModuleList(convs)
+        self.proj = torch.nn.Conv2d(cin, dim, 1)
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = F.gelu(conv(x))
+        return super().forward(x)
+
+    def focus_params(self):
+        d = self.proj.weight.shape[0]
+        out = []
+        for i, conv in enumerate(self.convs):
+            out += [(f"stem.{i}.weight", conv.weight, None), (f"stem.{i}.bias", conv.bias, None)]
+        out += [("stem.proj.weight", self.proj.weight, None),
+                ("stem.proj.bias", self.proj.bias, None)]
+        return out + [t for t in super().focus_params() if not t[0].startswith("patches.")]
+
+
 class SoftImage(torch.nn.Module):
     """Features (two stride-2 3x3 convs with GELU, or patches), positions, LayerNorm, soft
     attention pooling (additive v·tanh(Wx+b) or linear w·x+b scores), linear head."""
@@ -199,6 +227,9 @@ case("soft_conv", SoftImage(1, 9, 8, 3, "conv", 0, 4, 8, "additive", 6, True), s
 soft_patch = dict(channels=2, height=8, width=4, classes=3, features="patch", patch=2, dim=6,
                   score="linear", positions=False)
 case("soft_patch", SoftImage(2, 8, 4, 3, "patch", 2, 0, 6, "linear", 0, False), soft_patch, 2)
+vit_conv = dict(channels=2, height=8, width=12, classes=3, patch=4, dim=8, depth=1, heads=2,
+                mlp_ratio=2, pool="cls", stem="conv", stem_channels=3)
+case("vit_conv", ConvStemViT(2, 8, 12, 3, 4, 8, 1, 2, 2, "cls", 3), vit_conv, 2)
 meta["cases"] = json.dumps(cases)
 path = f"{OUT}/vision/models.safetensors"
 save(path, meta)

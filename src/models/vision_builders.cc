@@ -41,7 +41,14 @@ std::unique_ptr<Classifier> build_vit(config::Reader& r, const nlohmann::json& i
   o.dropout = float(r.number("dropout", 0.0, 0.0, 0.99));
   o.attention_dropout = float(r.number("attention_dropout", 0.0, 0.0, 0.99));
   o.pool = r.string("pool", "cls", {"cls", "mean"});
+  o.stem = r.string("stem", "patch", {"patch", "conv"});
+  // Only the conv stem reads stem_channels, so with "patch" it is reported as unknown.
+  if (o.stem == "conv") o.stem_channels = r.integer("stem_channels", 32, 1, 1 << 14);
   check_patch(o.patch, in);
+  if (o.stem == "conv" && (o.patch < 2 || (o.patch & (o.patch - 1)) != 0))
+    throw config::ConfigError(detail::cat("config: model.stem 'conv' halves the image log2(patch) ",
+                                          "times, so model.patch must be a power of two >= 2; ",
+                                          "got ", o.patch));
   if (o.dim % o.heads != 0)
     throw config::ConfigError(detail::cat("config: model.dim ", o.dim, " must be a multiple of ",
                                           "model.heads ", o.heads));

@@ -9,11 +9,11 @@ namespace {
 constexpr const char* kOp = "vit";
 
 // timm's init_weights_vit_timm: every linear weight trunc-normal σ 0.02 (cut at ±2, i.e. in
-// effect untruncated), biases zero. The patch projection keeps PyTorch's default (timm's is a
-// Conv2d it leaves alone).
+// effect untruncated), biases zero. The patch projection and the stem keep PyTorch's defaults
+// (timm's are Conv2d modules it leaves alone).
 void init_linear_weights(const nn::NamedTensors& params, Generator& gen) {
   for (const auto& [name, t] : params) {
-    if (name.rfind("patches.", 0) == 0) continue;
+    if (name.rfind("patches.", 0) == 0 || name.rfind("stem.", 0) == 0) continue;
     Tensor p = t;
     const bool weight =
         name.ends_with(".weight") || name.ends_with(".w_qkv") || name.ends_with(".w_out");
@@ -41,8 +41,23 @@ ViT::ViT(const ViTOptions& opt, Generator& gen) : opt_(opt) {
               opt.mlp_ratio, " must be >= 1");
   FOCUS_CHECK(opt.pool == "cls" || opt.pool == "mean", kOp, ": pool must be 'cls' or 'mean', got '",
               opt.pool, "'");
-  patches_ = register_module(
-      "patches", std::make_shared<nn::PatchEmbedding>(opt.channels, opt.patch, opt.dim, gen));
+  FOCUS_CHECK(opt.stem == "patch" || opt.stem == "conv", kOp,
+              ": stem must be 'patch' or 'conv', got '", opt.stem, "'");
+  if (opt.stem == "patch") {
+    patches_ = register_module(
+        "patches", std::make_shared<nn::PatchEmbedding>(opt.channels, opt.patch, opt.dim, gen));
+  } else {
+    FOCUS_CHECK(opt.patch >= 2 && (opt.patch & (opt.patch - 1)) == 0 && opt.stem_channels >= 1, kOp,
+                ": the conv stem needs patch a power of two >= 2 (got ", opt.patch,
+                ") and stem_channels >= 1 (got ", opt.stem_channels, ")");
+    int64_t in = opt.channels, out = opt.stem_channels;
+    for (int64_t p = opt.patch; p > 1; p /= 2, in = out, out *= 2)
+      stem_.push_back(
+          register_module("stem." + std::to_string(stem_.size()),
+                          std::make_shared<nn::Conv2d>(in, out, 3, 2, 1, gen)));  // halves H, W
+    stem_proj_ =
+        register_module("stem.proj", std::make_shared<nn::Conv2d>(in, opt.dim, 1, 1, 0, gen));
+  }
   const bool cls = opt.pool == "cls";
   const int64_t tokens = grid_h() * grid_w() + (cls ? 1 : 0);
   pos_ = register_module("pos", std::make_shared<nn::LearnedPositions>(tokens, opt.dim, gen));
@@ -77,7 +92,7 @@ Tensor ViT::operator()(const Tensor& images) const {
               "], got ", images.defined() ? dtype_name(images.dtype()) : "undefined", " ",
               images.defined() ? images.shape().str() : "");
   const int64_t b = images.size(0);
-  Tensor x = (*patches_)(images);                                         // [B,P,D]
+  Tensor x = tokens(images);                                              // [B,P,D]
   if (cls_.defined()) x = concat({cls_.expand({b, 1, opt_.dim}), x}, 1);  // [B,1+P,D]
   x = (*pos_)(x);
   // With a class token only its row of the last block reaches the head: unless someone captures
@@ -94,6 +109,14 @@ Tensor ViT::operator()(const Tensor& images) const {
   else
     pooled = mean((*norm_)(x), {1});
   return (*head_)(pooled);
+}
+
+Tensor ViT::tokens(const Tensor& images) const {
+  if (patches_) return (*patches_)(images);
+  Tensor x = images;                                    // S = stem_channels below
+  for (const auto& conv : stem_) x = gelu((*conv)(x));  // conv i: [B,S·2^i,H/2^(i+1),W/2^(i+1)]
+  x = (*stem_proj_)(x);                                 // [B,D,H/P,W/P]
+  return x.reshape({x.size(0), opt_.dim, grid_h() * grid_w()}).permute({0, 2, 1});  // [B,P,D]
 }
 
 // The pre-norm block (nn::EncoderBlock) computed for the class token's row only: keys and values

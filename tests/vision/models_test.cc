@@ -59,6 +59,7 @@ void expect_parity(const std::string& c) {
 
 TEST(VisionParity, VitClassToken) { expect_parity("vit_cls"); }
 TEST(VisionParity, VitMeanPoolingColourNonSquare) { expect_parity("vit_mean"); }
+TEST(VisionParity, VitConvStemNonSquare) { expect_parity("vit_conv"); }
 TEST(VisionParity, SoftImageConvAdditive) { expect_parity("soft_conv"); }
 TEST(VisionParity, SoftImagePatchLinear) { expect_parity("soft_patch"); }
 
@@ -148,6 +149,13 @@ TEST(Vision, ConfigErrorsNameTheKey) {
       {"model.dim 30", "model.heads 4"});
   test::expect_error([&] { build({{"kind", "vit"}, {"pool", "max"}}); }, {"pool"});
   test::expect_error([&] { build({{"kind", "vit"}, {"depht", 2}}); }, {"depht"});
+  test::expect_error(
+      [&] {
+        build({{"kind", "vit"}, {"stem", "conv"}, {"patch", 7}});
+      },
+      {"stem", "power of two", "7"});
+  test::expect_error([&] { build({{"kind", "vit"}, {"stem_channels", 16}}); }, {"stem_channels"});
+  EXPECT_NO_THROW(build({{"kind", "vit"}, {"stem", "conv"}, {"patch", 4}, {"stem_channels", 8}}));
   test::expect_error([&] { build({{"kind", "soft_image"}, {"score", "dot"}}); }, {"score"});
   test::expect_error([&] { build({{"kind", "soft_image"}, {"patch", 4}}); }, {"patch"});
   test::expect_error(

@@ -26,12 +26,20 @@ struct ViTOptions {
   int64_t patch = 4, dim = 128, depth = 6, heads = 4, mlp_ratio = 4;
   float dropout = 0.0f, attention_dropout = 0.0f;
   std::string pool = "cls";  // "cls" (a learned class token) or "mean" over the patch tokens
+  // How the image becomes tokens: "patch", one linear projection of each patch×patch patch; or
+  // "conv", the convolutional stem of Xiao et al. 2021 ("Early convolutions help transformers see
+  // better"): log2(patch) 3×3 stride-2 convolutions with GELU, stem_channels channels doubling at
+  // each, then a 1×1 projection to dim. Same tokens on the same grid; "conv" needs patch a power
+  // of two >= 2.
+  std::string stem = "patch";
+  int64_t stem_channels = 32;
 };
 
-// Patch embedding, class token (or mean pooling), learned positions, pre-norm encoder blocks, a
-// final LayerNorm and a linear head; initialised as timm's ViT (trunc-normal σ 0.02 for positions,
-// class token and every linear weight, zero biases). Block i's attention records into a live
-// attention::Capture as "block<i>.attention#k".
+// Patch embedding (or a convolutional stem), class token (or mean pooling), learned positions,
+// pre-norm encoder blocks, a final LayerNorm and a linear head; initialised as timm's ViT
+// (trunc-normal σ 0.02 for positions, class token and every linear weight of the encoder and head,
+// zero biases; the patch projection and the stem keep PyTorch's defaults). Block i's attention
+// records into a live attention::Capture as "block<i>.attention#k".
 class ViT : public Classifier {
  public:
   ViT(const ViTOptions& opt, Generator& gen = default_generator());
@@ -48,8 +56,11 @@ class ViT : public Classifier {
  private:
   // The last block for the class token alone (see vit.cc).
   Tensor last_block_class_token(const Tensor& x) const;
+  Tensor tokens(const Tensor& images) const;  // [B,C,H,W] -> [B,P,D]
   ViTOptions opt_;
-  std::shared_ptr<nn::PatchEmbedding> patches_;
+  std::shared_ptr<nn::PatchEmbedding> patches_;    // stem "patch"
+  std::vector<std::shared_ptr<nn::Conv2d>> stem_;  // stem "conv": the stride-2 convolutions
+  std::shared_ptr<nn::Conv2d> stem_proj_;          // stem "conv": the 1×1 projection to dim
   std::shared_ptr<nn::LearnedPositions> pos_;
   Tensor cls_;  // [1,1,D] or undefined
   std::vector<std::shared_ptr<nn::EncoderBlock>> blocks_;
