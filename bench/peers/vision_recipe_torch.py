@@ -5,7 +5,7 @@ The same data handling, model and recipe as `focus train` on that config:
   training split's mean and standard deviation, the official 10,000 test images;
 - training augmentation: a random crop from the image padded by `crop_pad` background pixels, and
   a horizontal flip with probability `flip`;
-- the ViT of src/models/vit.cc: a patch projection, a class token, learned positions
+- the ViT of src/models/vit.cc: a patch projection (or the convolutional stem), a class token, learned positions
   (trunc-normal σ 0.02), pre-norm blocks (x + drop(attn(ln1 x)); x + drop(fc2(drop(gelu(fc1(ln2
   x)))))), a final LayerNorm and a linear head on the class token; linear weights trunc-normal σ
   0.02, biases zero;
@@ -73,8 +73,9 @@ class Block(torch.nn.Module):
 class RecipeViT(vision_torch.ViT):
     """The benchmark's ViT (same forward) with Focus's dropout placement and initialisation."""
 
-    def __init__(self, patch, dim, depth, heads, mlp_ratio, dropout):
-        super().__init__(patch, dim, depth, heads, mlp_ratio)
+    def __init__(self, patch, dim, depth, heads, mlp_ratio, dropout, stem, stem_channels):
+        super().__init__(patch, dim, depth, heads, mlp_ratio, stem=stem,
+                         stem_channels=stem_channels)
         self.blocks = torch.nn.ModuleList(
             [Block(dim, heads, mlp_ratio * dim, dropout) for _ in range(depth)])
         torch.nn.init.trunc_normal_(self.pos, std=0.02, a=-2.0, b=2.0)
@@ -137,6 +138,8 @@ def main():
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--mlp-ratio", type=int, default=4)
     ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--stem", choices=["patch", "conv"], default="patch")
+    ap.add_argument("--stem-channels", type=int, default=32)
     ap.add_argument("--validation", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--train", type=int, default=0, help="use this many training images (smoke)")
@@ -169,7 +172,8 @@ def main():
     background = float(-mean / std)
     assert xtr.dtype == torch.float32, xtr.dtype
 
-    model = RecipeViT(a.patch, a.dim, a.depth, a.heads, a.mlp_ratio, a.dropout)
+    model = RecipeViT(a.patch, a.dim, a.depth, a.heads, a.mlp_ratio, a.dropout, a.stem,
+                      a.stem_channels)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},

@@ -25,10 +25,31 @@ class PatchTokens(torch.nn.Module):
         return self.proj(x).flatten(2).transpose(1, 2)
 
 
+class ConvStemTokens(torch.nn.Module):
+    """Xiao et al.'s convolutional stem: log2(patch) 3x3 stride-2 convolutions with GELU, channels
+    doubling from `channels`, then a 1x1 projection to dim, as [B,N,D] tokens."""
+
+    def __init__(self, patch, dim, channels):
+        super().__init__()
+        convs, cin, cout = [], 1, channels
+        while patch > 1:
+            convs.append(torch.nn.Conv2d(cin, cout, 3, stride=2, padding=1))
+            cin, cout, patch = cout, cout * 2, patch // 2
+        self.convs = torch.nn.ModuleList(convs)
+        self.proj = torch.nn.Conv2d(cin, dim, 1)
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = F.gelu(conv(x))
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
 class ViT(ClsTransformer):
-    def __init__(self, patch=4, dim=128, depth=6, heads=4, mlp_ratio=4, classes=10, size=28):
-        super().__init__(PatchTokens(patch, dim), (size // patch) ** 2, dim, depth, heads,
-                         mlp_ratio, classes)
+    def __init__(self, patch=4, dim=128, depth=6, heads=4, mlp_ratio=4, classes=10, size=28,
+                 stem="patch", stem_channels=32):
+        tokens = PatchTokens(patch, dim) if stem == "patch" else ConvStemTokens(patch, dim,
+                                                                                stem_channels)
+        super().__init__(tokens, (size // patch) ** 2, dim, depth, heads, mlp_ratio, classes)
 
 
 class SoftImage(torch.nn.Module):
