@@ -99,11 +99,8 @@ class CommandsTask : public Task {
     o.cache_dir = r.string("cache", default_cache());
     audio::LogMelOptions mo;
     mo.mels = r.integer("mels", 40, 40, 80);
-    const std::string norm_name = r.string("clip_norm", "none");
-    if (norm_name != "none" && norm_name != "mean" && norm_name != "mean_var")
-      throw config::ConfigError("config: data.clip_norm: '" + norm_name +
-                                "' is not one of none, mean, mean_var");
-    const speech::ClipNorm norm = speech::clip_norm_named(norm_name);
+    const speech::ClipNorm norm =
+        speech::clip_norm_named(r.string("clip_norm", "none", {"none", "mean", "mean_var"}));
     norm_ = norm;
     config::Reader aug = r.object("augment");
     bool augment_on = true;
