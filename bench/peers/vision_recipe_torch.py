@@ -1,6 +1,8 @@
-"""Time to accuracy, PyTorch side: the Fashion-MNIST recipe of configs/fashion_mnist_full.json.
+"""Time to accuracy, PyTorch side: a Fashion-MNIST ViT recipe given by flags.
 
-The same data handling, model and recipe as `focus train` on that config:
+scripts/time_to_accuracy.py passes every flag from a Focus config (its defaults here are the
+earlier benchmark-sized recipe, for direct use only). The same data handling, model and recipe as
+`focus train` on that config:
 - the 60,000 training images less a stratified 10% validation split, pixels standardised by the
   training split's mean and standard deviation, the official 10,000 test images;
 - training augmentation: a random crop from the image padded by `crop_pad` background pixels, and
