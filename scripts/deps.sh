@@ -13,6 +13,7 @@ pkgs=(
   libsentencepiece-dev                  # text (issue 6): tokeniser (npm, already on the machines, fetches the corpus)
   libsndfile1-dev libfftw3-dev          # speech: sound files, log-mel spectrograms (issue 7)
   espeak-ng libespeak-ng-dev flite flite1-dev  # speech: the synthetic spoken-command data (issue 7)
+  festival festvox-kdlpc16k             # speech: a second training engine (festival's kd voice)
   python3-pil                           # image fixtures (scripts/gen_image_fixtures.py)
 )
 missing=()

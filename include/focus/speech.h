@@ -1,6 +1,7 @@
-// Spoken commands: a synthetic corpus made with real text-to-speech engines (espeak-ng for training
-// and held-out espeak-ng voices, flite's voices for testing on another engine), the waveform
-// augmentation used while training, and the data sets models read (log-mel features [M,T]).
+// Spoken commands: a synthetic corpus made with real text-to-speech engines (espeak-ng, optionally
+// with festival's kd, for training; held-out espeak-ng voices and flite's voices, another engine,
+// for testing), the waveform augmentation used while training, and the data sets models read
+// (log-mel features [M,T]).
 //
 //   speech::CorpusOptions opt;                     // 20 command words + _unknown_ + _silence_
 //   opt.cache_dir = ".cache/speech";
@@ -32,21 +33,27 @@ const std::vector<std::string>& filler_words();
 // ---- synthesis ---------------------------------------------------------------------------------
 
 struct Voice {
-  std::string engine;   // "espeak-ng" or "flite"
-  std::string name;     // espeak-ng: "<accent>+<variant>" ("en-gb-scotland+m3"); flite: "slt"
+  std::string engine;   // "espeak-ng", "flite" or "festival"
+  std::string name;     // espeak-ng: "<accent>+<variant>" ("en-gb-scotland+m3"); flite: "slt";
+                        // festival: "kd"
   std::string speaker;  // what splits are disjoint in: espeak-ng's variant, flite's voice
   std::string group;    // "train", "validation", "espeak-ng", "flite" (test groups)
-  double speed = 1.0;   // espeak-ng: words per minute / 175; flite: 1 / duration_stretch
-  double pitch = 1.0;   // espeak-ng: pitch parameter / 50; flite: f0 mean / the voice's own
+  double speed = 1.0;   // espeak-ng: words per minute / 175; flite, festival: 1 / duration stretch
+  double pitch = 1.0;   // espeak-ng: pitch parameter / 50; flite, festival: f0 / the voice's own
 };
 
-// `text` spoken by `voice`, as 16 kHz mono in [-1, 1]. The engines keep global state: calls are
-// serialised on one lock (the library is thread-safe, not parallel).
+// `text` spoken by `voice`, as 16 kHz mono in [-1, 1]. espeak-ng and flite keep global state: their
+// calls are serialised on one lock (the library is thread-safe, not parallel). festival runs as a
+// command, one process per call: ask for all of a voice's texts at once.
 std::vector<float> synthesize(const Voice& voice, const std::string& text);
-// espeak-ng's English accents and voice variants used here, and flite's voices.
+std::vector<std::vector<float>> synthesize_all(const Voice& voice,
+                                               const std::vector<std::string>& texts);
+// espeak-ng's English accents and voice variants used here, flite's voices, and festival's (kd,
+// the one English voice in Debian that is not also a flite speaker).
 const std::vector<std::string>& espeak_accents();
 std::vector<std::string> espeak_variants();
 const std::vector<std::string>& flite_voices();
+const std::vector<std::string>& festival_voices();
 
 // ---- the corpus --------------------------------------------------------------------------------
 
@@ -59,6 +66,13 @@ struct CorpusOptions {
   // Voices (speaker, accent, speed, pitch) per split; each says every word once.
   int64_t train_voices = 240, validation_voices = 30, test_voices = 60;
   int64_t flite_takes = 6;  // per flite voice, each at its own speed and pitch; 0: no flite group
+  // Training voices from a second engine, festival's kd (diphone synthesis, unlike espeak-ng's
+  // formants), each at its own speed and pitch; 0: espeak-ng only. Never in validation or test.
+  int64_t festival_train_voices = 0;
+  // The fraction of validation voices heard through an 8 kHz channel (nothing above 4 kHz; their
+  // group is "validation-8k"), so that choosing on validation rewards robustness to narrow-band
+  // recordings, which predict accepts; 0: all full band. The test voices stay as synthesised.
+  double validation_narrowband = 0.0;
   int64_t unknown_per_voice = 2, silence_per_voice = 1;
   std::string cache_dir;  // where corpora are kept (a folder per options' key); empty: none
 };

@@ -6,8 +6,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
+
+#include <unistd.h>
 
 #include "focus/error.h"
 #include "focus/speech.h"
@@ -49,8 +52,18 @@ struct Plan {
 void render(ClipSet& set, const Plan& plan, const CorpusOptions& opt, Draw& d) {
   for (size_t v = 0; v < set.voices.size(); ++v) {
     const Voice& voice = set.voices[v];
+    // festival starts a process per call, so it says the whole vocabulary at once.
+    std::map<std::string, std::vector<float>> said;
+    if (voice.engine == "festival") {
+      std::vector<std::string> vocab = plan.words;
+      if (plan.unknown_label >= 0)
+        vocab.insert(vocab.end(), plan.unknown_pool.begin(), plan.unknown_pool.end());
+      std::vector<std::vector<float>> waves = synthesize_all(voice, vocab);
+      for (size_t i = 0; i < vocab.size(); ++i) said[vocab[i]] = std::move(waves[i]);
+    }
     auto say = [&](const std::string& word, int32_t label) {
-      std::vector<float> wave = synthesize(voice, word);
+      const auto it = said.find(word);
+      std::vector<float> wave = it != said.end() ? it->second : synthesize(voice, word);
       float peak = 0.0f;
       for (float s : wave) peak = std::max(peak, std::abs(s));
       const float gain = peak > 0.0f ? float(d.uniform(0.3, 0.9)) / peak : 0.0f;
@@ -66,6 +79,24 @@ void render(ClipSet& set, const Plan& plan, const CorpusOptions& opt, Draw& d) {
     if (plan.silence_label >= 0)
       for (int64_t k = 0; k < opt.silence_per_voice; ++k)
         append(set, noise_clip(d), plan.silence_label, int32_t(v));
+  }
+}
+
+// A `fraction` of the voices, spread evenly, heard through an 8 kHz channel (nothing above 4 kHz,
+// as in telephone or 8 kHz recordings, which predict accepts); their group gets "-8k".
+void narrow_band(ClipSet& set, double fraction) {
+  if (fraction <= 0.0) return;
+  std::vector<bool> narrow(set.voices.size(), false);
+  for (size_t v = 0; v < set.voices.size(); ++v) {
+    narrow[v] = std::floor(double(v + 1) * fraction) > std::floor(double(v) * fraction);
+    if (narrow[v]) set.voices[v].group += "-8k";
+  }
+  for (int64_t i = 0; i < set.size(); ++i) {
+    if (!narrow[size_t(set.voice[size_t(i)])]) continue;
+    const std::vector<float> y = band_limit(set.wave(i), 4000.0);
+    int16_t* p = set.pcm.data() + i * kClipSamples;
+    for (int64_t k = 0; k < kClipSamples; ++k)
+      p[k] = int16_t(std::clamp(std::lround(double(y[size_t(k)]) * 32768.0), -32768l, 32767l));
   }
 }
 
@@ -125,7 +156,9 @@ void save(const Corpus& c, const std::string& path) {
   for (const auto& [name, s] : sets)
     h[name] = {{"n", s->size()}, {"voices", voices_json(s->voices)}};
   const std::string text = h.dump();
-  const std::string tmp = path + ".tmp";
+  // Several trainings may build the same cached corpus at once; each writes its own temporary
+  // file, and the last rename wins with identical content.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::binary);
     FOCUS_CHECK(f.good(), "speech: cannot create ", tmp);
@@ -252,8 +285,12 @@ std::string corpus_key(const CorpusOptions& opt) {
                             {"voices", {opt.train_voices, opt.validation_voices, opt.test_voices}},
                             {"flite_takes", opt.flite_takes},
                             {"per_voice", {opt.unknown_per_voice, opt.silence_per_voice}}};
+  // Only when used, so that the corpora made before festival keep their keys (and caches).
+  nlohmann::json key = j;
+  if (opt.festival_train_voices > 0) key["festival_train_voices"] = opt.festival_train_voices;
+  if (opt.validation_narrowband > 0) key["validation_narrowband"] = opt.validation_narrowband;
   uint64_t h = 1469598103934665603ull;  // FNV-1a over the canonical JSON
-  for (char c : j.dump()) h = (h ^ uint8_t(c)) * 1099511628211ull;
+  for (char c : key.dump()) h = (h ^ uint8_t(c)) * 1099511628211ull;
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
   return buf;
@@ -278,10 +315,13 @@ Corpus make_corpus(const CorpusOptions& opt) {
               " voice variants for training");
   FOCUS_CHECK(opt.train_voices >= 1 && opt.validation_voices >= 1 && opt.test_voices >= 0 &&
                   opt.flite_takes >= 0 && opt.test_voices + opt.flite_takes >= 1 &&
-                  opt.unknown_per_voice >= 0 && opt.silence_per_voice >= 0,
+                  opt.festival_train_voices >= 0 && opt.unknown_per_voice >= 0 &&
+                  opt.silence_per_voice >= 0,
               "speech: bad voice counts (train ", opt.train_voices, ", validation ",
               opt.validation_voices, ", test ", opt.test_voices, ", flite takes ", opt.flite_takes,
-              ")");
+              ", festival train voices ", opt.festival_train_voices, ")");
+  FOCUS_CHECK(opt.validation_narrowband >= 0.0 && opt.validation_narrowband <= 1.0,
+              "speech: validation_narrowband ", opt.validation_narrowband, " is outside [0, 1]");
   Corpus c;
   c.classes = plan.words;
   if (opt.unknown && opt.unknown_per_voice > 0) {
@@ -335,8 +375,15 @@ Corpus make_corpus(const CorpusOptions& opt) {
     for (const std::string& name : flite_voices())
       c.test.voices.push_back(
           {"flite", name, name, "flite", d.uniform(0.8, 1.25), d.uniform(0.8, 1.25)});
+  // kd's f0 is ~105 Hz: pitch up to 1.7 reaches a high female voice's range.
+  for (int64_t i = 0; i < opt.festival_train_voices; ++i) {
+    const std::string& name = festival_voices()[size_t(i) % festival_voices().size()];
+    const double speed = d.uniform(0.75, 1.25), pitch = d.uniform(0.75, 1.7);
+    c.train.voices.push_back({"festival", name, name, "train", speed, pitch});
+  }
   render(c.train, plan, opt, d);
   render(c.validation, plan, opt, d);
+  narrow_band(c.validation, opt.validation_narrowband);
   render(c.test, plan, opt, d);
   if (!path.empty()) save(c, path);
   return c;

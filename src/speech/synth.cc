@@ -1,5 +1,5 @@
-// Text to speech in the process: espeak-ng through libespeak-ng, flite through libflite and its
-// voices. Both engines keep global state, so every call holds one lock.
+// Text to speech: espeak-ng through libespeak-ng and flite through libflite in the process (both
+// keep global state, so every call holds one lock); festival through its command.
 #include <espeak-ng/speak_lib.h>
 extern "C" {
 #include <flite/flite.h>
@@ -10,18 +10,22 @@ cst_voice* register_cmu_us_rms(const char* voxdir);
 cst_voice* register_cmu_us_slt(const char* voxdir);
 }
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <sstream>
 
 #include "focus/error.h"
 #include "focus/speech.h"
@@ -195,6 +199,91 @@ std::vector<float> flite_say(const Voice& v, const std::string& text) {
   return audio::resample(to_float({got.begin() + 2, got.end()}), rate, audio::kRate);
 }
 
+// ---- festival ----
+
+// Festival's voices by the names used here; kal and slt stay out: they are flite's speakers too.
+const std::map<std::string, std::string>& festival_scheme() {
+  static const std::map<std::string, std::string> v = {{"kd", "voice_ked_diphone"}};
+  return v;
+}
+
+std::string festival_binary() {
+  for (const char* p : {"/usr/bin/festival", "/usr/local/bin/festival"})
+    if (::access(p, X_OK) == 0) return p;
+  throw Error(
+      "speech: festival is not installed (Debian packages festival and festvox-kdlpc16k; "
+      "scripts/deps.sh installs them)");
+}
+
+std::string scheme_string(const std::string& s) {  // plain_word() text and our own paths
+  return "\"" + s + "\"";
+}
+
+// One festival process per voice says every text: starting festival costs ~0.4 s, a word ~10 ms.
+// Each text goes to its own WAV file in a fresh folder, read back through libsndfile.
+std::vector<std::vector<float>> festival_say(const Voice& v,
+                                             const std::vector<std::string>& texts) {
+  const auto it = festival_scheme().find(v.name);
+  FOCUS_CHECK(it != festival_scheme().end(), "speech: festival has no voice '", v.name,
+              "' here (known: kd)");
+  const std::string binary = festival_binary();
+  std::string dir = (std::filesystem::temp_directory_path() / "focus-festival.XXXXXX").string();
+  FOCUS_CHECK(::mkdtemp(dir.data()) != nullptr, "speech: mkdtemp: ", std::strerror(errno));
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{dir};
+  // The voice's own f0 model is a linear regression onto a target mean and deviation
+  // (int_lr_params); pitch scales both, speed divides the durations.
+  std::ostringstream scm;
+  scm.imbue(std::locale::classic());
+  scm << "(" << it->second << ")\n"
+      << "(Parameter.set 'Duration_Stretch " << 1.0 / v.speed << ")\n"
+      << "(set! int_lr_params (list (list 'target_f0_mean (* " << v.pitch
+      << " (car (cdr (assoc 'target_f0_mean int_lr_params)))))"
+      << " (list 'target_f0_std (* " << v.pitch
+      << " (car (cdr (assoc 'target_f0_std int_lr_params)))))"
+      << " (assoc 'model_f0_mean int_lr_params) (assoc 'model_f0_std int_lr_params)))\n";
+  for (size_t i = 0; i < texts.size(); ++i)
+    scm << "(utt.save.wave (utt.synth (Utterance Text " << scheme_string(texts[i]) << ")) "
+        << scheme_string(dir + "/" + std::to_string(i) + ".wav") << " 'riff)\n";
+  const std::string script = dir + "/say.scm";
+  {
+    std::ofstream f(script);
+    f << scm.str();
+    FOCUS_CHECK(f.good(), "speech: cannot write ", script);
+  }
+  const std::string log = dir + "/log";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) ::dup2(fd, 1), ::dup2(fd, 2);
+    ::execl(binary.c_str(), binary.c_str(), "-b", script.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  FOCUS_CHECK(pid > 0, "speech: fork: ", std::strerror(errno));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::ifstream f(log);
+    std::string first;
+    std::getline(f, first);
+    throw Error("speech: festival voice " + v.name + " failed (" + first +
+                "); is festvox-kdlpc16k installed?");
+  }
+  std::vector<std::vector<float>> out;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    std::vector<float> w = audio::load(dir + "/" + std::to_string(i) + ".wav");
+    FOCUS_CHECK(!w.empty(), "speech: festival said nothing for '", texts[i], "'");
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
 }  // namespace
 
 const std::vector<std::string>& espeak_accents() {
@@ -231,12 +320,36 @@ const std::vector<std::string>& flite_voices() {
   return v;
 }
 
-std::vector<float> synthesize(const Voice& voice, const std::string& text) {
-  FOCUS_CHECK(plain_word(text), "speech: text to synthesise must be plain words, got '", text, "'");
+const std::vector<std::string>& festival_voices() {
+  static const std::vector<std::string> v = [] {
+    std::vector<std::string> names;
+    for (const auto& [name, scheme] : festival_scheme()) names.push_back(name);
+    return names;
+  }();
+  return v;
+}
+
+std::vector<std::vector<float>> synthesize_all(const Voice& voice,
+                                               const std::vector<std::string>& texts) {
+  for (const std::string& text : texts)
+    FOCUS_CHECK(plain_word(text), "speech: text to synthesise must be plain words, got '", text,
+                "'");
+  if (voice.engine == "festival") return festival_say(voice, texts);  // its own process
+  std::vector<std::vector<float>> out;
   std::lock_guard<std::mutex> lock(engine_mutex());
-  if (voice.engine == "espeak-ng") return espeak_say(voice, text);
-  if (voice.engine == "flite") return flite_say(voice, text);
-  throw Error("speech: unknown engine '" + voice.engine + "' (espeak-ng or flite)");
+  for (const std::string& text : texts) {
+    if (voice.engine == "espeak-ng")
+      out.push_back(espeak_say(voice, text));
+    else if (voice.engine == "flite")
+      out.push_back(flite_say(voice, text));
+    else
+      throw Error("speech: unknown engine '" + voice.engine + "' (espeak-ng, flite or festival)");
+  }
+  return out;
+}
+
+std::vector<float> synthesize(const Voice& voice, const std::string& text) {
+  return std::move(synthesize_all(voice, {text}).front());
 }
 
 }  // namespace focus::speech

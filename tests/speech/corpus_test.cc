@@ -104,6 +104,99 @@ TEST(Corpus, CacheGivesTheSameClips) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Corpus, FestivalVoicesSpeakInTrainingOnly) {
+  speech::CorpusOptions o = tiny();
+  o.festival_train_voices = 2;
+  const speech::Corpus a = speech::make_corpus(o);
+  EXPECT_NE(speech::corpus_key(o), speech::corpus_key(tiny()));
+  ASSERT_EQ(a.train.voices.size(), 6u + 2u);
+  ASSERT_EQ(a.train.size(), (6 + 2) * 4);
+  for (size_t v = 6; v < 8; ++v) {
+    EXPECT_EQ(a.train.voices[v].engine, "festival");
+    EXPECT_EQ(a.train.voices[v].speaker, "kd");
+  }
+  for (const auto& v : a.validation.voices) EXPECT_NE(v.engine, "festival");
+  for (const auto& v : a.test.voices) EXPECT_NE(v.engine, "festival");
+  // Every festival clip holds its word (peak-normalised speech), and the engine is deterministic.
+  const speech::Corpus b = speech::make_corpus(o);
+  for (int64_t i = 6 * 4; i < a.train.size(); ++i) {
+    if (a.classes[size_t(a.train.labels[size_t(i)])] == speech::kSilence) continue;
+    const std::vector<float> w = a.train.wave(i);
+    EXPECT_GT(*std::max_element(w.begin(), w.end()), 0.1f) << i;
+    EXPECT_TRUE(std::equal(a.train.pcm.begin() + i * 16000, a.train.pcm.begin() + (i + 1) * 16000,
+                           b.train.pcm.begin() + i * 16000))
+        << i;
+  }
+}
+
+// The part of a clip above 4 kHz, as a fraction of its energy.
+double above_4k(const std::vector<float>& x) {
+  const std::vector<float> low = speech::band_limit(x, 4000.0);
+  double all = 0.0, high = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    all += double(x[i]) * x[i];
+    high += double(x[i] - low[i]) * (x[i] - low[i]);
+  }
+  return all > 0.0 ? high / all : 0.0;
+}
+
+TEST(Corpus, NarrowBandValidationVoicesLoseWhatIsAbove4k) {
+  speech::CorpusOptions o = tiny();
+  o.validation_voices = 4;
+  o.validation_narrowband = 0.5;
+  const speech::Corpus plain = speech::make_corpus([&] {
+    speech::CorpusOptions p = o;
+    p.validation_narrowband = 0.0;
+    return p;
+  }());
+  const speech::Corpus c = speech::make_corpus(o);
+  EXPECT_NE(speech::corpus_key(o), speech::corpus_key(tiny()));
+  EXPECT_EQ(c.train.pcm, plain.train.pcm);  // only validation is heard through the channel
+  EXPECT_EQ(c.test.pcm, plain.test.pcm);
+  ASSERT_EQ(c.validation.size(), plain.validation.size());
+  std::vector<std::string> groups;
+  for (const auto& v : c.validation.voices) groups.push_back(v.group);
+  EXPECT_EQ(groups, (std::vector<std::string>{"validation", "validation-8k", "validation",
+                                              "validation-8k"}));
+  double narrow_high = 0.0, full_high = 0.0;
+  for (int64_t i = 0; i < c.validation.size(); ++i) {
+    if (c.classes[size_t(c.validation.labels[size_t(i)])] == speech::kSilence) continue;
+    const bool narrow = c.validation.voice[size_t(i)] % 2 == 1;
+    if (!narrow) {
+      EXPECT_EQ(c.validation.wave(i), plain.validation.wave(i)) << i;
+      full_high = std::max(full_high, above_4k(c.validation.wave(i)));
+    } else {
+      narrow_high = std::max(narrow_high, above_4k(c.validation.wave(i)));
+    }
+  }
+  EXPECT_LT(narrow_high, 1e-3);
+  EXPECT_GT(full_high, 1e-2);  // espeak-ng's "yes" has its /s/ up there
+  o.validation_narrowband = 1.5;
+  test::expect_error([&] { speech::make_corpus(o); }, {"validation_narrowband 1.5"});
+}
+
+TEST(Corpus, KeysOfCorporaWithoutFestivalAreUnchanged) {
+  // The default options are configs/commands.json's; its cache (and docs/results.md) name this key.
+  EXPECT_EQ(speech::corpus_key(speech::CorpusOptions{}), "8978714b23163aa4");
+}
+
+TEST(Synth, FestivalVoicesAndErrors) {
+  EXPECT_EQ(speech::festival_voices(), (std::vector<std::string>{"kd"}));
+  speech::Voice v{"festival", "kd", "kd", "train", 1.0, 1.0};
+  const std::vector<std::vector<float>> w = speech::synthesize_all(v, {"seven", "go"});
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_GT(w[0].size(), 3200u);  // at 16 kHz, more than 0.2 s each
+  EXPECT_GT(w[1].size(), 3200u);
+  // Slower speech lasts longer.
+  speech::Voice slow = v;
+  slow.speed = 0.7;
+  EXPECT_GT(speech::synthesize(slow, "seven").size(), w[0].size() + 1600);
+  v.name = "kal";  // flite's speaker: not offered
+  test::expect_error([&] { speech::synthesize(v, "go"); }, {"festival has no voice 'kal'"});
+  v.engine = "pico";
+  test::expect_error([&] { speech::synthesize(v, "go"); }, {"unknown engine 'pico'"});
+}
+
 TEST(Corpus, BadOptions) {
   speech::CorpusOptions o = tiny();
   o.words = {"banana"};
