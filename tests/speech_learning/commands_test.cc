@@ -54,6 +54,31 @@ TEST(SpeechLearning, FourWordsFromSynthesisedVoicesAndPredict) {
   EXPECT_GT(espeak, 0.75) << r.out;
   EXPECT_GT(flite, 0.6) << r.out;
 
+  // Each flite speaker is evaluated on its own; together they must make up the group.
+  const auto& by_speaker = groups.at("flite").at("per_speaker");
+  EXPECT_EQ(by_speaker.size(), 5u) << by_speaker.dump();
+  double right_clips = 0;
+  int64_t clips = 0;
+  for (const auto& [who, s] : by_speaker.items()) {
+    right_clips += double(s.at("accuracy")) * double(s.at("examples"));
+    clips += int64_t(s.at("examples"));
+  }
+  EXPECT_EQ(clips, int64_t(groups.at("flite").at("examples")));
+  EXPECT_NEAR(right_clips / double(clips), flite, 1e-9);
+
+  // eval --report evaluates the best model again and writes the same report; it is for the test
+  // split only.
+  fs::remove(out + "/report.json");
+  const Result ev = run("eval " + out + " --report --threads 2");
+  ASSERT_EQ(ev.status, 0) << ev.out;
+  EXPECT_NE(ev.out.find("by speaker: kal "), std::string::npos) << ev.out;
+  std::ifstream again(out + "/report.json");
+  ASSERT_TRUE(again.good()) << ev.out;
+  EXPECT_EQ(nlohmann::json::parse(again).at("test"), report.at("test"));
+  const Result wrong = run("eval " + out + " --report --split validation");
+  EXPECT_EQ(wrong.status, 1) << wrong.out;
+  EXPECT_NE(wrong.out.find("--report is for the test split"), std::string::npos) << wrong.out;
+
   // espeak-ng's plain en-us voice (no variant: a speaker in no split) says each word; the CLI
   // reads each from a WAV file and must get most of them right.
   int right = 0;

@@ -11,7 +11,11 @@ int eval_main(int argc, char** argv) {
                "focus eval"};
   std::string dir, split = "test";
   int threads = 0;
+  bool report = false;
   app.add_option("model_dir", dir, "directory written by focus train")->required();
+  app.add_flag("--report", report,
+               "on the test split, also the task's report, as at the end of focus train "
+               "(rewritten in MODEL_DIR)");
   app.add_option("--split", split, "test, validation or train")
       ->check(CLI::IsMember({"test", "validation", "train"}));
   app.add_option("--threads", threads, "threads");
@@ -25,8 +29,13 @@ int eval_main(int argc, char** argv) {
   auto data = split == "test"         ? l.splits.test
               : split == "validation" ? l.splits.validation
                                       : l.splits.train;
+  if (report && split != "test") {
+    std::fprintf(stderr, "eval: --report is for the test split\n");
+    return kUsage;
+  }
   train::Evaluation ev = train::evaluate(*l.model, data);
   print_confusion(ev, l.splits.class_names);
+  if (report) l.task->report(l, ev);
   std::printf("%s loss: %.4f\n%s accuracy: %.2f%% (%lld examples)\n", split.c_str(), ev.loss,
               split.c_str(), 100.0 * ev.accuracy, (long long)ev.examples);
   return kOk;

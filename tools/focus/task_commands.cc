@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "app.h"
@@ -94,6 +95,9 @@ class CommandsTask : public Task {
     o.validation_speakers = r.integer("validation_speakers", o.validation_speakers, 1, 1000);
     o.test_speakers = r.integer("test_speakers", o.test_speakers, 1, 1000);
     o.flite_takes = r.integer("flite_takes", o.flite_takes, 0, 1000);
+    o.festival_train_voices =
+        r.integer("festival_train_voices", o.festival_train_voices, 0, 100000);
+    o.validation_narrowband = r.number("validation_narrowband", o.validation_narrowband, 0.0, 1.0);
     o.unknown_per_voice = r.integer("unknown_per_voice", o.unknown_per_voice, 0, 100);
     o.silence_per_voice = r.integer("silence_per_voice", o.silence_per_voice, 0, 100);
     o.cache_dir = r.string("cache", default_cache());
@@ -224,10 +228,35 @@ class CommandsTask : public Task {
           per_class[l.splits.class_names[size_t(c)]] =
               double(ev.confusion[size_t(c * ev.classes + c)]) / double(row);
       }
+      // Per speaker too: one voice of another engine can fail where the others pass.
+      std::vector<std::string> speakers;
+      std::map<std::string, std::vector<int64_t>> of_speaker;
+      for (int64_t i : idx) {
+        const speech::Voice& v =
+            features->clips().voices[size_t(features->clips().voice[size_t(i)])];
+        if (!of_speaker.count(v.speaker)) speakers.push_back(v.speaker);
+        of_speaker[v.speaker].push_back(i);
+      }
+      nlohmann::json per_speaker = nlohmann::json::object();
+      std::string line;
+      for (const std::string& who : speakers) {
+        auto part = std::make_shared<speech::FeatureDataset>(clips, mel_, of_speaker[who]);
+        part->set_clip_norm(norm_);
+        part->set_standardizer(standardizer_);
+        const train::Evaluation pe = train::evaluate(*l.model, part);
+        const double acc = pe.accuracy;
+        per_speaker[who] = {{"accuracy", acc}, {"examples", pe.examples}};
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%s%s %.1f%%", line.empty() ? "" : ", ", who.c_str(),
+                      100.0 * acc);
+        line += buf;
+      }
+      if (speakers.size() <= 8) std::printf("    by speaker: %s\n", line.c_str());
       groups[group] = {{"title", title},
                        {"accuracy", ev.accuracy},
                        {"examples", ev.examples},
-                       {"per_class", per_class}};
+                       {"per_class", per_class},
+                       {"per_speaker", per_speaker}};
     }
     const nlohmann::json out = {{"task", "commands"},
                                 {"classes", l.splits.class_names},
