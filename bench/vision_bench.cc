@@ -1,6 +1,7 @@
 // Vision benchmark: images/s of the ViT of issue 5 (28×28×1, patch 4, dim 128, depth 6, heads 4,
 // MLP 4×, 10 classes, batch 128) for a training step (forward, cross-entropy, backward, AdamW) and
-// for inference, and the soft-attention baseline's. The PyTorch peer is
+// for inference; the conv-stem ViT of configs/fashion_mnist_stem.json (batch 64, its recipe's); and
+// the soft-attention baseline's. The PyTorch peer is
 // bench/peers/vision_torch.py.
 #include <memory>
 
@@ -18,15 +19,35 @@ struct Case {
   const char* name;
   bool vit;
   int64_t batch;
+  models::ViTOptions vit_options;
 };
+
+models::ViTOptions issue_vit() {  // issue 5's benchmark ViT
+  return {.channels = 1,
+          .height = 28,
+          .width = 28,
+          .classes = 10,
+          .patch = 4,
+          .dim = 128,
+          .depth = 6,
+          .heads = 4,
+          .mlp_ratio = 4};
+}
+
+models::ViTOptions stem_vit() {  // configs/fashion_mnist_stem.json's model
+  models::ViTOptions v = issue_vit();
+  v.dim = 96, v.depth = 4, v.mlp_ratio = 2, v.stem = "conv", v.stem_channels = 32;
+  return v;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   bench::Options o = bench::parse_args(argc, argv);
   const Case cases[] = {
-      {"vit p4 d128 L6 h4 b128", true, 128},
-      {"soft_image conv h32 d64 b128", false, 128},
+      {"vit p4 d128 L6 h4 b128", true, 128, issue_vit()},
+      {"vit stem32 p4 d96 L4 h4 mlp2 b64", true, 64, stem_vit()},
+      {"soft_image conv h32 d64 b128", false, 128, {}},
   };
   for (const Case& c : cases) {
     for (const bool train : {true, false}) {
@@ -35,15 +56,7 @@ int main(int argc, char** argv) {
       manual_seed(1);
       std::unique_ptr<models::Classifier> model;
       if (c.vit)
-        model = std::make_unique<models::ViT>(models::ViTOptions{.channels = 1,
-                                                                 .height = 28,
-                                                                 .width = 28,
-                                                                 .classes = 10,
-                                                                 .patch = 4,
-                                                                 .dim = 128,
-                                                                 .depth = 6,
-                                                                 .heads = 4,
-                                                                 .mlp_ratio = 4});
+        model = std::make_unique<models::ViT>(c.vit_options);
       else
         model = std::make_unique<models::SoftImageClassifier>(models::SoftImageOptions{
             .channels = 1, .height = 28, .width = 28, .classes = 10, .hidden = 32, .dim = 64});

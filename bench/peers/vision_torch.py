@@ -70,7 +70,12 @@ class SoftImage(torch.nn.Module):
         return self.head((a.unsqueeze(-1) * x).sum(1))
 
 
-CASES = [("vit p4 d128 L6 h4 b128", ViT, 128), ("soft_image conv h32 d64 b128", SoftImage, 128)]
+CASES = [
+    ("vit p4 d128 L6 h4 b128", ViT, 128),
+    ("vit stem32 p4 d96 L4 h4 mlp2 b64",
+     lambda: ViT(dim=96, depth=4, mlp_ratio=2, stem="conv", stem_channels=32), 64),
+    ("soft_image conv h32 d64 b128", SoftImage, 128),
+]
 
 
 def main():
