@@ -176,7 +176,8 @@ TEST(Corpus, NarrowBandValidationVoicesLoseWhatIsAbove4k) {
 }
 
 TEST(Corpus, KeysOfCorporaWithoutFestivalAreUnchanged) {
-  // The default options are configs/commands.json's; its cache (and docs/results.md) name this key.
+  // The default options (no festival voices, full-band validation) are those of the runs in
+  // docs/results.md before those options existed; caches made then keep this key.
   EXPECT_EQ(speech::corpus_key(speech::CorpusOptions{}), "8978714b23163aa4");
 }
 
