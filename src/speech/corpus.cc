@@ -375,7 +375,7 @@ Corpus make_corpus(const CorpusOptions& opt) {
     for (const std::string& name : flite_voices())
       c.test.voices.push_back(
           {"flite", name, name, "flite", d.uniform(0.8, 1.25), d.uniform(0.8, 1.25)});
-  // kd's f0 is ~105 Hz: pitch up to 1.7 reaches a high female voice's range.
+  // kd's f0 is ~105 Hz: pitch up to 1.7 (~180 Hz) reaches the low end of a female range.
   for (int64_t i = 0; i < opt.festival_train_voices; ++i) {
     const std::string& name = festival_voices()[size_t(i) % festival_voices().size()];
     const double speed = d.uniform(0.75, 1.25), pitch = d.uniform(0.75, 1.7);

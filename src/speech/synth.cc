@@ -335,16 +335,13 @@ std::vector<std::vector<float>> synthesize_all(const Voice& voice,
     FOCUS_CHECK(plain_word(text), "speech: text to synthesise must be plain words, got '", text,
                 "'");
   if (voice.engine == "festival") return festival_say(voice, texts);  // its own process
+  const bool espeak = voice.engine == "espeak-ng";
+  FOCUS_CHECK(espeak || voice.engine == "flite", "speech: unknown engine '", voice.engine,
+              "' (espeak-ng, flite or festival)");
   std::vector<std::vector<float>> out;
   std::lock_guard<std::mutex> lock(engine_mutex());
-  for (const std::string& text : texts) {
-    if (voice.engine == "espeak-ng")
-      out.push_back(espeak_say(voice, text));
-    else if (voice.engine == "flite")
-      out.push_back(flite_say(voice, text));
-    else
-      throw Error("speech: unknown engine '" + voice.engine + "' (espeak-ng, flite or festival)");
-  }
+  for (const std::string& text : texts)
+    out.push_back(espeak ? espeak_say(voice, text) : flite_say(voice, text));
   return out;
 }
 
