@@ -73,7 +73,9 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
 struct Evaluation {
   float loss = 0.0f, accuracy = 0.0f;
   int64_t examples = 0, classes = 0;
-  std::vector<int64_t> confusion;  // [true class][predicted class], row-major
+  std::vector<int64_t> confusion;    // [true class][predicted class], row-major
+  std::vector<float> probabilities;  // [examples, classes]: softmax of the logits, in data order
+  std::vector<int32_t> labels;       // [examples]
 };
 // Runs the model in evaluation mode (no dropout) and restores its mode afterwards.
 Evaluation evaluate(models::Classifier& model, std::shared_ptr<const data::Dataset> data,

@@ -160,6 +160,9 @@ Evaluation evaluate(models::Classifier& model, std::shared_ptr<const data::Datas
     loss_sum += double(cross_entropy(logits, b.y, {.reduction = Reduction::sum}).item());
     const float* pl = logits.data();
     const int32_t* py = b.y.data_i32();
+    const Tensor p = softmax(logits, -1);
+    ev.probabilities.insert(ev.probabilities.end(), p.data(), p.data() + n * c);
+    ev.labels.insert(ev.labels.end(), py, py + n);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t guess = argmax_row(pl + i * c, c);
       correct += guess == py[i];
