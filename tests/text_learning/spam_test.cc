@@ -123,6 +123,28 @@ void check_bad_input(const std::string& dir_) {
 
 }  // namespace
 
+// focus eval gives the figures of the training run's report; several MODEL_DIRs are scored as
+// an ensemble, and a model averaged with itself is that model.
+void check_eval(const std::string& dir_) {
+  const nlohmann::json m = nlohmann::json::parse(slurp(dir_ + "/model/test_metrics.json"));
+  char want[160];
+  std::snprintf(want, sizeof want, "test accuracy: %.2f%%", 100.0 * double(m.at("accuracy")));
+  std::snprintf(want + 64, 96, "F1 %.4f, ROC-AUC %.4f", double(m.at("f1")),
+                double(m.at("roc_auc")));
+  const Result one = run("eval " + dir_ + "/model --threads 1");
+  ASSERT_EQ(one.status, 0) << one.out;
+  EXPECT_NE(one.out.find(want), std::string::npos) << want << "\n" << one.out;
+  EXPECT_NE(one.out.find(want + 64), std::string::npos) << (want + 64) << "\n" << one.out;
+  EXPECT_NE(one.out.find("positive class spam"), std::string::npos) << one.out;
+  const Result two = run("eval " + dir_ + "/model " + dir_ + "/model --threads 1");
+  ASSERT_EQ(two.status, 0) << two.out;
+  EXPECT_NE(two.out.find("ensemble of 2 models"), std::string::npos) << two.out;
+  EXPECT_NE(two.out.find(want), std::string::npos) << want << "\n" << two.out;
+  const Result report = run("eval " + dir_ + "/model " + dir_ + "/model --report");
+  EXPECT_EQ(report.status, 1) << report.out;
+  EXPECT_NE(report.out.find("--report takes one MODEL_DIR"), std::string::npos) << report.out;
+}
+
 // ctest runs each case in its own process, so the case that trains also checks everything that
 // needs the trained model: one training run per suite.
 TEST(Spam, LearnsWellAboveTheMajorityClassAndPredicts) {
@@ -144,6 +166,7 @@ TEST(Spam, LearnsWellAboveTheMajorityClassAndPredicts) {
       run("train --config " + cfg + " --out " + dir + "/model --threads 1 --quiet");
   ASSERT_EQ(train.status, 0) << train.out;
   check_learned(dir, train);
+  check_eval(dir);
   check_predict(dir);
   check_corpus_mail(dir);
   check_bad_input(dir);

@@ -1,21 +1,29 @@
-// focus eval MODEL_DIR: the trained model on its test split.
+// focus eval MODEL_DIR [MODEL_DIR...]: trained models on their test split; several models are
+// scored as one ensemble, their class probabilities averaged.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include "app.h"
+#include "focus/metrics.h"
 
 namespace focus::cli {
 
 int eval_main(int argc, char** argv) {
-  CLI::App app{"Evaluate a trained model (MODEL_DIR from focus train --out) on its test split.",
-               "focus eval"};
-  std::string dir, split = "test";
+  CLI::App app{
+      "Evaluate a trained model (MODEL_DIR from focus train --out) on its test split; "
+      "with several, their ensemble (class probabilities averaged).",
+      "focus eval"};
+  std::vector<std::string> dirs;
+  std::string split = "test";
   int threads = 0;
   bool report = false;
-  app.add_option("model_dir", dir, "directory written by focus train")->required();
+  app.add_option("model_dir", dirs,
+                 "directory written by focus train; several: models of the same task and data "
+                 "split (e.g. trained with different --seed)")
+      ->required();
   app.add_flag("--report", report,
                "on the test split, also the task's report, as at the end of focus train "
-               "(rewritten in MODEL_DIR)");
+               "(rewritten in MODEL_DIR; one model only)");
   app.add_option("--split", split, "test, validation or train")
       ->check(CLI::IsMember({"test", "validation", "train"}));
   app.add_option("--threads", threads, "threads");
@@ -24,18 +32,47 @@ int eval_main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kOk : kUsage;
   }
-  if (threads > 0) set_num_threads(threads);
-  Loaded l = load_model_dir(dir);
-  auto data = split == "test"         ? l.splits.test
-              : split == "validation" ? l.splits.validation
-                                      : l.splits.train;
   if (report && split != "test") {
     std::fprintf(stderr, "eval: --report is for the test split\n");
     return kUsage;
   }
-  train::Evaluation ev = train::evaluate(*l.model, data);
-  print_confusion(ev, l.splits.class_names);
-  if (report) l.task->report(l, ev);
+  if (report && dirs.size() > 1) {
+    std::fprintf(stderr, "eval: --report takes one MODEL_DIR (got %zu)\n", dirs.size());
+    return kUsage;
+  }
+  if (threads > 0) set_num_threads(threads);
+  // One model at a time: each loads its own data (its tokenizer, its statistics), and only its
+  // probabilities are kept.
+  std::vector<train::Evaluation> members;
+  const Task* task = nullptr;
+  std::vector<std::string> class_names;
+  Loaded reported;  // the model whose report --report writes
+  for (const std::string& dir : dirs) {
+    Loaded l = load_model_dir(dir);
+    FOCUS_CHECK(task == nullptr || l.task == task, "eval: ", dir,
+                " is a model of another task than ", dirs.front());
+    task = l.task;
+    class_names = l.splits.class_names;
+    auto data = split == "test"         ? l.splits.test
+                : split == "validation" ? l.splits.validation
+                                        : l.splits.train;
+    members.push_back(train::evaluate(*l.model, data));
+    if (dirs.size() > 1)
+      std::printf("%s: %s accuracy %.2f%%, loss %.4f\n", dir.c_str(), split.c_str(),
+                  100.0 * members.back().accuracy, members.back().loss);
+    if (report) reported = std::move(l);
+  }
+  const train::Evaluation ev = members.size() == 1 ? members.front() : train::average(members);
+  if (members.size() > 1)
+    std::printf("ensemble of %zu models (class probabilities averaged):\n", members.size());
+  print_confusion(ev, class_names);
+  if (report) task->report(reported, ev);
+  if (ev.classes == 2) {
+    const train::BinaryMetrics m = train::binary_metrics(ev);
+    std::printf("positive class %s: precision %.2f%%, recall %.2f%%, F1 %.4f, ROC-AUC %.4f\n",
+                class_names.size() == 2 ? class_names[1].c_str() : "1", 100.0 * m.precision,
+                100.0 * m.recall, m.f1, m.roc_auc);
+  }
   std::printf("%s loss: %.4f\n%s accuracy: %.2f%% (%lld examples)\n", split.c_str(), ev.loss,
               split.c_str(), 100.0 * ev.accuracy, (long long)ev.examples);
   return kOk;

@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "focus/mail.h"
+#include "focus/metrics.h"
 #include "focus/runtime.h"
 #include "focus/tokenizer.h"
 #include "spam_view.h"
@@ -305,64 +306,31 @@ class SpamTask : public Task {
   void report(const Loaded& l, const train::Evaluation& ev) const override {
     const auto* test = dynamic_cast<const MailSet*>(l.splits.test.get());
     FOCUS_CHECK(test, "spam: report needs the test split");
-    // Spam probabilities of the test mails, for the threshold-free ROC-AUC.
-    std::vector<float> score;
-    {
-      autograd::NoGradGuard no_grad;
-      data::Loader loader(l.splits.test, {.batch = 64});
-      loader.start_epoch(0);
-      for (data::Batch b; loader.next(b);) {
-        const std::vector<float> p = softmax((*l.model)(b.x), -1).to_vector();
-        for (size_t i = 0; i < p.size() / 2; ++i) score.push_back(p[2 * i + 1]);
-      }
-    }
-    const std::vector<int32_t>& y = test->labels();
-    int64_t tp = 0, fp = 0, fn = 0, tn = 0;
+    FOCUS_CHECK(ev.labels == test->labels(),
+                "spam: the evaluation given to the report is not of this test split");
+    const train::BinaryMetrics m = train::binary_metrics(ev);
     std::vector<std::string> errors;
-    for (size_t i = 0; i < y.size(); ++i) {
-      const bool said = score[i] > 0.5f;
-      tp += said && y[i] == 1, fp += said && y[i] == 0, fn += !said && y[i] == 1;
-      tn += !said && y[i] == 0;
-      if (said != (y[i] == 1))
+    for (size_t i = 0; i < ev.labels.size(); ++i) {
+      const bool said = ev.probabilities[2 * i + 1] > 0.5f;
+      if (said != (ev.labels[i] == 1))
         errors.push_back(std::string(said ? "false spam " : "missed spam ") +
                          test->path(int64_t(i)));
     }
-    const double n = double(y.size()), accuracy = double(tp + tn) / n;
-    const double precision = tp + fp > 0 ? double(tp) / double(tp + fp) : 0.0;
-    const double recall = tp + fn > 0 ? double(tp) / double(tp + fn) : 0.0;
-    const double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
-    // ROC-AUC as the Mann-Whitney statistic: the chance a spam scores above a ham (ties: half).
-    std::vector<size_t> order(y.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return score[a] < score[b]; });
-    double rank_sum = 0;
-    int64_t pos = 0;
-    for (size_t i = 0; i < order.size();) {
-      size_t j = i;
-      while (j < order.size() && score[order[j]] == score[order[i]]) ++j;
-      const double mid_rank = 0.5 * double(i + 1 + j);  // ranks i+1..j share their mean
-      for (size_t k = i; k < j; ++k)
-        if (y[order[k]] == 1) rank_sum += mid_rank, ++pos;
-      i = j;
-    }
-    const int64_t neg = int64_t(y.size()) - pos;
-    const double auc = pos > 0 && neg > 0 ? (rank_sum - double(pos) * double(pos + 1) / 2.0) /
-                                                (double(pos) * double(neg))
-                                          : 0.0;
+    const int64_t n = ev.examples;
     std::printf(
         "spam (positive class) on the test split: accuracy %.2f%%, precision %.2f%%, "
         "recall %.2f%%, F1 %.4f, ROC-AUC %.4f (%lld mails)\n",
-        100.0 * accuracy, 100.0 * precision, 100.0 * recall, f1, auc, (long long)n);
-    nlohmann::json metrics = {{"examples", int64_t(n)},
-                              {"accuracy", accuracy},
-                              {"precision", precision},
-                              {"recall", recall},
-                              {"f1", f1},
-                              {"roc_auc", auc},
-                              {"true_positive", tp},
-                              {"false_positive", fp},
-                              {"false_negative", fn},
-                              {"true_negative", tn},
+        100.0 * m.accuracy, 100.0 * m.precision, 100.0 * m.recall, m.f1, m.roc_auc, (long long)n);
+    nlohmann::json metrics = {{"examples", n},
+                              {"accuracy", m.accuracy},
+                              {"precision", m.precision},
+                              {"recall", m.recall},
+                              {"f1", m.f1},
+                              {"roc_auc", m.roc_auc},
+                              {"true_positive", m.true_positive},
+                              {"false_positive", m.false_positive},
+                              {"false_negative", m.false_negative},
+                              {"true_negative", m.true_negative},
                               {"loss", ev.loss},
                               {"errors", errors}};
     const std::string path = (fs::path(l.dir) / "test_metrics.json").string();
