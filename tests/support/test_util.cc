@@ -57,6 +57,15 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float lo, float hi) {
   return Tensor::uniform(shape, lo, hi, gen);
 }
 
+std::shared_ptr<data::TensorDataset> random_token_dataset(int64_t n, int64_t len, int64_t vocab,
+                                                          int64_t classes, Generator& gen) {
+  Tensor u = Tensor::uniform({n, len}, 0.0f, float(vocab) - 0.01f, gen);
+  std::vector<int32_t> ids(static_cast<size_t>(n * len)), labels(static_cast<size_t>(n));
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t(u.data()[i]);
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t(int64_t(i) % classes);
+  return std::make_shared<data::TensorDataset>(Tensor::from_indices(ids, {n, len}), labels);
+}
+
 Tensor random_away_from_zero(const Shape& shape, uint64_t seed, float min_abs, float max_abs) {
   Generator gen(seed);
   Tensor mag = Tensor::uniform(shape, min_abs, max_abs, gen);

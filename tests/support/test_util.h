@@ -37,6 +37,10 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.0f, float 
 Tensor random_away_from_zero(const Shape& shape, uint64_t seed, float min_abs = 0.2f,
                              float max_abs = 1.0f);
 
+// n rows of `len` token ids uniform in [0, vocab), labelled 0, 1, ..., classes-1 in turn.
+std::shared_ptr<data::TensorDataset> random_token_dataset(int64_t n, int64_t len, int64_t vocab,
+                                                          int64_t classes, Generator& gen);
+
 // The function under a gradient check: takes the inputs (leaves), returns any f32 tensor.
 using GradFn = std::function<Tensor(const std::vector<Tensor>&)>;
 

@@ -6,6 +6,7 @@
 #include "focus/config.h"
 #include "focus/models.h"
 #include "focus/trainer.h"
+#include "test_util.h"
 
 using namespace focus;
 
@@ -30,12 +31,8 @@ namespace {
 // Predictions of a small model trained on random ids with random balanced labels, under weights.
 std::vector<int64_t> trained_confusion(const std::vector<float>& weights) {
   Generator gen(4);
-  const int64_t n = 128, len = 6;
-  Tensor u = Tensor::uniform({n, len}, 0.0f, 19.99f, gen);
-  std::vector<int32_t> ids(static_cast<size_t>(n * len)), labels(static_cast<size_t>(n));
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t(u.data()[i]);
-  for (size_t i = 0; i < labels.size(); ++i) labels[i] = int32_t(i % 2);
-  auto data = std::make_shared<data::TensorDataset>(Tensor::from_indices(ids, {n, len}), labels);
+  const int64_t len = 6;
+  auto data = test::random_token_dataset(128, len, 20, 2, gen);
   models::SequenceClassifier model(
       {.vocab = 20, .max_len = len, .classes = 2, .dim = 16, .depth = 1, .heads = 2}, gen);
   train::FitOptions opt;

@@ -85,12 +85,9 @@ TEST(Metrics, EnsembleAveragesProbabilities) {
 
 TEST(Metrics, EvaluateKeepsProbabilitiesThatGiveItsFigures) {
   Generator gen(5);
-  const int64_t n = 50, len = 6;
-  Tensor u = Tensor::uniform({n, len}, 0.0f, 19.99f, gen);
-  std::vector<int32_t> ids(static_cast<size_t>(n * len)), y(static_cast<size_t>(n));
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t(u.data()[i]);
-  for (size_t i = 0; i < y.size(); ++i) y[i] = int32_t(i % 4);
-  auto data = std::make_shared<data::TensorDataset>(Tensor::from_indices(ids, {n, len}), y);
+  const int64_t len = 6;
+  auto data = test::random_token_dataset(50, len, 20, 4, gen);
+  const std::vector<int32_t>& y = data->labels();
   models::SequenceClassifier model(
       {.vocab = 20, .max_len = len, .classes = 4, .dim = 16, .depth = 1, .heads = 2}, gen);
   const Evaluation ev = evaluate(model, data, 16);  // four batches, the last one short
