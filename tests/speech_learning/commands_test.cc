@@ -65,6 +65,28 @@ TEST(SpeechLearning, FourWordsFromSynthesisedVoicesAndPredict) {
   }
   EXPECT_EQ(clips, int64_t(groups.at("flite").at("examples")));
   EXPECT_NEAR(right_clips / double(clips), flite, 1e-9);
+  // The group's confusion counts every clip once, its diagonal the right ones.
+  const auto& confusion = groups.at("flite").at("confusion");
+  ASSERT_EQ(confusion.size(), report.at("classes").size());
+  int64_t cells = 0, diagonal = 0;
+  for (size_t c = 0; c < confusion.size(); ++c)
+    for (size_t j = 0; j < confusion[c].size(); ++j) {
+      cells += int64_t(confusion[c][j]);
+      if (c == j) diagonal += int64_t(confusion[c][j]);
+    }
+  EXPECT_EQ(cells, clips);
+  EXPECT_NEAR(double(diagonal) / double(cells), flite, 1e-6);  // accuracy is a float
+  // Validation by voice group: the groups make up the split.
+  const auto& validation = report.at("validation");
+  double right_validation = 0;
+  int64_t validation_clips = 0;
+  for (const auto& [group, g] : validation.at("groups").items()) {
+    right_validation += double(g.at("accuracy")) * double(g.at("examples"));
+    validation_clips += int64_t(g.at("examples"));
+  }
+  EXPECT_EQ(validation_clips, int64_t(validation.at("examples")));
+  EXPECT_NEAR(right_validation / double(validation_clips), double(validation.at("accuracy")), 1e-6);
+  EXPECT_GT(double(validation.at("accuracy")), 0.5);
 
   // eval --report evaluates the best model again and writes the same report; it is for the test
   // split only.
@@ -74,7 +96,9 @@ TEST(SpeechLearning, FourWordsFromSynthesisedVoicesAndPredict) {
   EXPECT_NE(ev.out.find("by speaker: kal "), std::string::npos) << ev.out;
   std::ifstream again(out + "/report.json");
   ASSERT_TRUE(again.good()) << ev.out;
-  EXPECT_EQ(nlohmann::json::parse(again).at("test"), report.at("test"));
+  const nlohmann::json rewritten = nlohmann::json::parse(again);
+  EXPECT_EQ(rewritten.at("test"), report.at("test"));
+  EXPECT_EQ(rewritten.at("validation"), report.at("validation"));
   const Result wrong = run("eval " + out + " --report --split validation");
   EXPECT_EQ(wrong.status, 1) << wrong.out;
   EXPECT_NE(wrong.out.find("--report is for the test split"), std::string::npos) << wrong.out;

@@ -82,6 +82,18 @@ std::vector<float> clip_of(const std::vector<float>& wave, int64_t* start_out) {
   return speech::place(part, len);
 }
 
+// The evaluation of the examples `idx` of `ev` (example i is clip i), from its probabilities.
+train::Evaluation subset(const train::Evaluation& ev, const std::vector<int64_t>& idx) {
+  std::vector<float> p;
+  std::vector<int32_t> y;
+  for (int64_t i : idx) {
+    const float* row = ev.probabilities.data() + i * ev.classes;
+    p.insert(p.end(), row, row + ev.classes);
+    y.push_back(ev.labels[size_t(i)]);
+  }
+  return train::evaluation_from(std::move(p), std::move(y), ev.classes);
+}
+
 class CommandsTask : public Task {
  public:
   Splits load(config::Reader& r, const TaskContext& ctx) const override {
@@ -214,16 +226,7 @@ class CommandsTask : public Task {
                 "commands: the report needs the test split's probabilities of every clip");
     // Groups and speakers are scored from the test evaluation's probabilities (example i is
     // clip i), not by running the model again.
-    auto part_of = [&](const std::vector<int64_t>& idx) {
-      std::vector<float> p;
-      std::vector<int32_t> y;
-      for (int64_t i : idx) {
-        const float* row = test.probabilities.data() + i * test.classes;
-        p.insert(p.end(), row, row + test.classes);
-        y.push_back(test.labels[size_t(i)]);
-      }
-      return train::evaluation_from(std::move(p), std::move(y), test.classes);
-    };
+    auto part_of = [&](const std::vector<int64_t>& idx) { return subset(test, idx); };
     nlohmann::json groups = nlohmann::json::object();
     std::printf("test accuracy per voice group:\n");
     for (const auto& [group, title] : kGroups) {
@@ -240,6 +243,25 @@ class CommandsTask : public Task {
           per_class[l.splits.class_names[size_t(c)]] =
               double(ev.confusion[size_t(c * ev.classes + c)]) / double(row);
       }
+      // Which words are heard as which: the confusion of the group, and its largest cells.
+      nlohmann::json confusion = nlohmann::json::array();
+      std::vector<std::pair<int64_t, std::pair<int64_t, int64_t>>> mistakes;  // count, (true, said)
+      for (int64_t c = 0; c < ev.classes; ++c) {
+        std::vector<int64_t> row(ev.confusion.begin() + c * ev.classes,
+                                 ev.confusion.begin() + (c + 1) * ev.classes);
+        for (int64_t j = 0; j < ev.classes; ++j)
+          if (j != c && row[size_t(j)] > 0) mistakes.push_back({row[size_t(j)], {c, j}});
+        confusion.push_back(row);
+      }
+      std::stable_sort(mistakes.begin(), mistakes.end(),
+                       [](const auto& a, const auto& b) { return a.first > b.first; });
+      std::string worst;
+      for (size_t k = 0; k < std::min<size_t>(mistakes.size(), 5); ++k) {
+        const auto& [n, tp] = mistakes[k];
+        worst += (worst.empty() ? "" : ", ") + l.splits.class_names[size_t(tp.first)] + " as " +
+                 l.splits.class_names[size_t(tp.second)] + " " + std::to_string(n);
+      }
+      if (!worst.empty()) std::printf("    most confused: %s\n", worst.c_str());
       // Per speaker too: one voice of another engine can fail where the others pass.
       std::vector<std::string> speakers;
       std::map<std::string, std::vector<int64_t>> of_speaker;
@@ -261,11 +283,34 @@ class CommandsTask : public Task {
         line += buf;
       }
       if (speakers.size() <= 8) std::printf("    by speaker: %s\n", line.c_str());
-      groups[group] = {{"title", title},
-                       {"accuracy", ev.accuracy},
-                       {"examples", ev.examples},
-                       {"per_class", per_class},
-                       {"per_speaker", per_speaker}};
+      groups[group] = {{"title", title},          {"accuracy", ev.accuracy},
+                       {"examples", ev.examples}, {"per_class", per_class},
+                       {"confusion", confusion},  {"per_speaker", per_speaker}};
+    }
+    // Validation by voice group too (full band, 8 kHz, festival speakers that never train): what
+    // model choice saw, condition by condition.
+    nlohmann::json validation = nlohmann::json::object();
+    auto held = std::dynamic_pointer_cast<const speech::FeatureDataset>(l.splits.validation);
+    if (held != nullptr && l.model != nullptr) {
+      const train::Evaluation ev = train::evaluate(*l.model, held);
+      std::vector<std::string> names;
+      for (const speech::Voice& v : held->clips().voices)
+        if (std::find(names.begin(), names.end(), v.group) == names.end()) names.push_back(v.group);
+      nlohmann::json vgroups = nlohmann::json::object();
+      std::string line;
+      for (const std::string& g : names) {
+        const train::Evaluation ge = subset(ev, held->clips().in_group(g));
+        vgroups[g] = {{"accuracy", ge.accuracy}, {"examples", ge.examples}};
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "%s%s %.2f%% of %lld", line.empty() ? "" : ", ", g.c_str(),
+                      100.0 * ge.accuracy, (long long)ge.examples);
+        line += buf;
+      }
+      std::printf("validation accuracy per voice group: %s\n", line.c_str());
+      validation = {{"accuracy", ev.accuracy},
+                    {"loss", ev.loss},
+                    {"examples", ev.examples},
+                    {"groups", vgroups}};
     }
     const nlohmann::json out = {{"task", "commands"},
                                 {"classes", l.splits.class_names},
@@ -273,7 +318,8 @@ class CommandsTask : public Task {
                                  {{"accuracy", test.accuracy},
                                   {"loss", test.loss},
                                   {"examples", test.examples},
-                                  {"groups", groups}}}};
+                                  {"groups", groups}}},
+                                {"validation", validation}};
     const std::string path = (fs::path(l.dir) / "report.json").string();
     std::ofstream f(path);
     f << out.dump(2) << "\n";
