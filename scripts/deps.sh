@@ -14,6 +14,8 @@ pkgs=(
   libsndfile1-dev libfftw3-dev          # speech: sound files, log-mel spectrograms (issue 7)
   espeak-ng libespeak-ng-dev flite flite1-dev  # speech: the synthetic spoken-command data (issue 7)
   festival festvox-kdlpc16k             # speech: a second training engine (festival's kd voice)
+  festvox-italp16k festvox-itapc16k festvox-ca-ona-hts festvox-czech-dita festvox-czech-machac
+  festvox-suopuhe-lj festvox-suopuhe-mv # speech: festival voices of other languages, words respelt
   python3-pil                           # image fixtures (scripts/gen_image_fixtures.py)
 )
 missing=()

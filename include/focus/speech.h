@@ -35,7 +35,7 @@ const std::vector<std::string>& filler_words();
 struct Voice {
   std::string engine;   // "espeak-ng", "flite" or "festival"
   std::string name;     // espeak-ng: "<accent>+<variant>" ("en-gb-scotland+m3"); flite: "slt";
-                        // festival: "kd"
+                        // festival: "kd", "italp", ...
   std::string speaker;  // what splits are disjoint in: espeak-ng's variant, flite's voice
   std::string group;    // "train", "validation", "espeak-ng", "flite" (test groups)
   double speed = 1.0;   // espeak-ng: words per minute / 175; flite, festival: 1 / duration stretch
@@ -49,7 +49,8 @@ std::vector<float> synthesize(const Voice& voice, const std::string& text);
 std::vector<std::vector<float>> synthesize_all(const Voice& voice,
                                                const std::vector<std::string>& texts);
 // espeak-ng's English accents and voice variants used here, flite's voices, and festival's (kd,
-// the one English voice in Debian that is not also a flite speaker).
+// the one English voice in Debian that is not also a flite speaker, and voices of other languages
+// that say the command words respelt: italp, itapc, ona, dita, machac, lj, mv).
 const std::vector<std::string>& espeak_accents();
 std::vector<std::string> espeak_variants();
 const std::vector<std::string>& flite_voices();
@@ -66,9 +67,16 @@ struct CorpusOptions {
   // Voices (speaker, accent, speed, pitch) per split; each says every word once.
   int64_t train_voices = 240, validation_voices = 30, test_voices = 60;
   int64_t flite_takes = 6;  // per flite voice, each at its own speed and pitch; 0: no flite group
-  // Training voices from a second engine, festival's kd (diphone synthesis, unlike espeak-ng's
-  // formants), each at its own speed and pitch; 0: espeak-ng only. Never in validation or test.
+  // Training voices from a second engine, festival (diphone and HTS synthesis, unlike espeak-ng's
+  // formants), each at its own speed and pitch, cycling through festival_speakers; 0: espeak-ng
+  // only. Never in test.
   int64_t festival_train_voices = 0;
+  std::vector<std::string> festival_speakers = {"kd"};  // of festival_voices()
+  // Validation voices of festival speakers that never train (group "validation-festival"), so
+  // that choosing on validation sees how the model carries over to speakers of another engine
+  // and accent; 0: none.
+  int64_t festival_validation_voices = 0;
+  std::vector<std::string> festival_validation_speakers;
   // The fraction of validation voices heard through an 8 kHz channel (nothing above 4 kHz; their
   // group is "validation-8k"), so that choosing on validation rewards robustness to narrow-band
   // recordings, which predict accepts; 0: all full band. The test voices stay as synthesised.

@@ -289,6 +289,11 @@ std::string corpus_key(const CorpusOptions& opt) {
   nlohmann::json key = j;
   if (opt.festival_train_voices > 0) key["festival_train_voices"] = opt.festival_train_voices;
   if (opt.validation_narrowband > 0) key["validation_narrowband"] = opt.validation_narrowband;
+  if (opt.festival_speakers != std::vector<std::string>{"kd"})
+    key["festival_speakers"] = opt.festival_speakers;
+  if (opt.festival_validation_voices > 0)
+    key["festival_validation"] = {{"voices", opt.festival_validation_voices},
+                                  {"speakers", opt.festival_validation_speakers}};
   uint64_t h = 1469598103934665603ull;  // FNV-1a over the canonical JSON
   for (char c : key.dump()) h = (h ^ uint8_t(c)) * 1099511628211ull;
   char buf[17];
@@ -320,6 +325,27 @@ Corpus make_corpus(const CorpusOptions& opt) {
               "speech: bad voice counts (train ", opt.train_voices, ", validation ",
               opt.validation_voices, ", test ", opt.test_voices, ", flite takes ", opt.flite_takes,
               ", festival train voices ", opt.festival_train_voices, ")");
+  auto check_festival = [](const std::vector<std::string>& names, const char* what) {
+    for (const std::string& n : names)
+      FOCUS_CHECK(std::find(festival_voices().begin(), festival_voices().end(), n) !=
+                      festival_voices().end(),
+                  "speech: ", what, ": festival has no voice '", n, "'");
+  };
+  check_festival(opt.festival_speakers, "festival_speakers");
+  check_festival(opt.festival_validation_speakers, "festival_validation_speakers");
+  FOCUS_CHECK(opt.festival_train_voices == 0 || !opt.festival_speakers.empty(),
+              "speech: festival_train_voices ", opt.festival_train_voices,
+              " needs festival_speakers");
+  FOCUS_CHECK(opt.festival_validation_voices >= 0 && (opt.festival_validation_voices == 0 ||
+                                                      !opt.festival_validation_speakers.empty()),
+              "speech: festival_validation_voices ", opt.festival_validation_voices,
+              " needs festival_validation_speakers");
+  for (const std::string& n : opt.festival_validation_speakers)
+    FOCUS_CHECK(opt.festival_train_voices == 0 ||
+                    std::find(opt.festival_speakers.begin(), opt.festival_speakers.end(), n) ==
+                        opt.festival_speakers.end(),
+                "speech: festival voice '", n,
+                "' is in both festival_speakers and festival_validation_speakers");
   FOCUS_CHECK(opt.validation_narrowband >= 0.0 && opt.validation_narrowband <= 1.0,
               "speech: validation_narrowband ", opt.validation_narrowband, " is outside [0, 1]");
   Corpus c;
@@ -375,12 +401,20 @@ Corpus make_corpus(const CorpusOptions& opt) {
     for (const std::string& name : flite_voices())
       c.test.voices.push_back(
           {"flite", name, name, "flite", d.uniform(0.8, 1.25), d.uniform(0.8, 1.25)});
-  // kd's f0 is ~105 Hz: pitch up to 1.7 (~180 Hz) reaches the low end of a female range.
-  for (int64_t i = 0; i < opt.festival_train_voices; ++i) {
-    const std::string& name = festival_voices()[size_t(i) % festival_voices().size()];
-    const double speed = d.uniform(0.75, 1.25), pitch = d.uniform(0.75, 1.7);
-    c.train.voices.push_back({"festival", name, name, "train", speed, pitch});
-  }
+  // kd's f0 is ~105 Hz: pitch up to 1.7 (~180 Hz) reaches the low end of a female range. The
+  // other voices are shifted as a whole (f0 and formants), so by less.
+  auto festival = [&](const std::vector<std::string>& speakers, int64_t count,
+                      const std::string& group, ClipSet& set) {
+    for (int64_t i = 0; i < count; ++i) {
+      const std::string& name = speakers[size_t(i) % speakers.size()];
+      const double speed = d.uniform(0.75, 1.25);
+      const double pitch = name == "kd" ? d.uniform(0.75, 1.7) : d.uniform(0.85, 1.2);
+      set.voices.push_back({"festival", name, name, group, speed, pitch});
+    }
+  };
+  festival(opt.festival_speakers, opt.festival_train_voices, "train", c.train);
+  festival(opt.festival_validation_speakers, opt.festival_validation_voices, "validation-festival",
+           c.validation);
   render(c.train, plan, opt, d);
   render(c.validation, plan, opt, d);
   narrow_band(c.validation, opt.validation_narrowband);

@@ -202,9 +202,64 @@ std::vector<float> flite_say(const Voice& v, const std::string& text) {
 // ---- festival ----
 
 // Festival's voices by the names used here; kal and slt stay out: they are flite's speakers too.
-const std::map<std::string, std::string>& festival_scheme() {
-  static const std::map<std::string, std::string> v = {{"kd", "voice_ked_diphone"}};
+// kd is Debian's one other English voice. The rest speak other languages: they say the command
+// words from a respelling in their own spelling (English as a speaker of that language would say
+// it) and every other word as written, so they add accented speakers, women among them, and a
+// statistical (HTS) engine besides the diphone ones.
+struct FestivalVoice {
+  const char* scheme;    // the function that selects the voice
+  const char* language;  // "en", or the key of its respelling table
+  const char* package;   // the Debian package that holds it
+  bool lr_prosody;       // f0 from int_lr_params and durations stretchable inside festival
+};
+
+const std::map<std::string, FestivalVoice>& festival_scheme() {
+  static const std::map<std::string, FestivalVoice> v = {
+      {"kd", {"voice_ked_diphone", "en", "festvox-kdlpc16k", true}},
+      {"italp", {"voice_lp_diphone", "it", "festvox-italp16k", false}},         // Italian, female
+      {"itapc", {"voice_pc_diphone", "it", "festvox-itapc16k", false}},         // Italian, male
+      {"ona", {"voice_upc_ca_ona_hts", "ca", "festvox-ca-ona-hts", false}},     // Catalan, female
+      {"dita", {"voice_czech_dita", "cs", "festvox-czech-dita", false}},        // Czech, female
+      {"machac", {"voice_czech_machac", "cs", "festvox-czech-machac", false}},  // Czech, male
+      {"lj", {"voice_suo_fi_lj_diphone", "fi", "festvox-suopuhe-lj", false}},   // Finnish, female
+      {"mv", {"voice_hy_fi_mv_diphone", "fi", "festvox-suopuhe-mv", false}},    // Finnish, male
+  };
   return v;
+}
+
+// The command words (command_words() order) spelt so that each language's letter-to-sound rules
+// come close to the English words.
+const std::map<std::string, std::vector<std::string>>& respellings() {
+  static const std::map<std::string, std::vector<std::string>> r = {
+      {"it", {"ziro", "uan", "tu", "tri",  "for",  "faiv", "sics", "seven", "eit",  "nain",
+              "ies",  "nou", "ap", "daun", "left", "rait", "on",   "of",    "stop", "gou"}},
+      {"ca", {"zirou", "uan", "tu", "tri",  "for",  "faiv", "sics", "seven", "eit",  "nain",
+              "ies",   "nou", "ap", "daun", "left", "rait", "on",   "of",    "stop", "gou"}},
+      {"cs", {"zirou", "uan", "tu", "tri",  "for",  "fajv", "siks", "sevn", "ejt",  "najn",
+              "jes",   "nou", "ap", "daun", "left", "rajt", "on",   "of",   "stop", "gou"}},
+      {"fi", {"siirou", "uan", "tuu", "trii", "foor", "faiv", "siks", "seven", "eit",  "nain",
+              "jes",    "nou", "ap",  "daun", "left", "rait", "on",   "of",    "stop", "gou"}},
+  };
+  return r;
+}
+
+std::string respelt(const FestivalVoice& fv, const std::string& word) {
+  const auto table = respellings().find(fv.language);
+  if (table == respellings().end()) return word;
+  const auto& words = command_words();
+  const auto it = std::find(words.begin(), words.end(), word);
+  return it == words.end() ? word : table->second[size_t(it - words.begin())];
+}
+
+// Speed and pitch for voices whose prosody festival cannot move: the whole spectrum (f0 and
+// formants, as in a smaller or larger speaker) scaled by `pitch` through resampling, and the
+// tempo by `speed` through WSOLA, in one stretch.
+std::vector<float> reshape(const std::vector<float>& x, double speed, double pitch) {
+  const int64_t percent = std::clamp<int64_t>(std::lround(100.0 * pitch), 50, 200);
+  std::vector<float> y =
+      percent == 100 ? x : audio::resample(x, audio::kRate * percent / 100, audio::kRate);
+  const double factor = speed * 100.0 / double(percent);
+  return std::abs(factor - 1.0) < 1e-6 ? y : time_stretch(y, factor);
 }
 
 std::string festival_binary() {
@@ -224,8 +279,12 @@ std::string scheme_string(const std::string& s) {  // plain_word() text and our 
 std::vector<std::vector<float>> festival_say(const Voice& v,
                                              const std::vector<std::string>& texts) {
   const auto it = festival_scheme().find(v.name);
-  FOCUS_CHECK(it != festival_scheme().end(), "speech: festival has no voice '", v.name,
-              "' here (known: kd)");
+  if (it == festival_scheme().end()) {
+    std::string known;
+    for (const auto& [name, fv] : festival_scheme()) known += (known.empty() ? "" : ", ") + name;
+    throw Error("speech: festival has no voice '" + v.name + "' here (known: " + known + ")");
+  }
+  const FestivalVoice& fv = it->second;
   const std::string binary = festival_binary();
   std::string dir = (std::filesystem::temp_directory_path() / "focus-festival.XXXXXX").string();
   FOCUS_CHECK(::mkdtemp(dir.data()) != nullptr, "speech: mkdtemp: ", std::strerror(errno));
@@ -240,16 +299,17 @@ std::vector<std::vector<float>> festival_say(const Voice& v,
   // (int_lr_params); pitch scales both, speed divides the durations.
   std::ostringstream scm;
   scm.imbue(std::locale::classic());
-  scm << "(" << it->second << ")\n"
-      << "(Parameter.set 'Duration_Stretch " << 1.0 / v.speed << ")\n"
-      << "(set! int_lr_params (list (list 'target_f0_mean (* " << v.pitch
-      << " (car (cdr (assoc 'target_f0_mean int_lr_params)))))"
-      << " (list 'target_f0_std (* " << v.pitch
-      << " (car (cdr (assoc 'target_f0_std int_lr_params)))))"
-      << " (assoc 'model_f0_mean int_lr_params) (assoc 'model_f0_std int_lr_params)))\n";
+  scm << "(" << fv.scheme << ")\n";
+  if (fv.lr_prosody)
+    scm << "(Parameter.set 'Duration_Stretch " << 1.0 / v.speed << ")\n"
+        << "(set! int_lr_params (list (list 'target_f0_mean (* " << v.pitch
+        << " (car (cdr (assoc 'target_f0_mean int_lr_params)))))"
+        << " (list 'target_f0_std (* " << v.pitch
+        << " (car (cdr (assoc 'target_f0_std int_lr_params)))))"
+        << " (assoc 'model_f0_mean int_lr_params) (assoc 'model_f0_std int_lr_params)))\n";
   for (size_t i = 0; i < texts.size(); ++i)
-    scm << "(utt.save.wave (utt.synth (Utterance Text " << scheme_string(texts[i]) << ")) "
-        << scheme_string(dir + "/" + std::to_string(i) + ".wav") << " 'riff)\n";
+    scm << "(utt.save.wave (utt.synth (Utterance Text " << scheme_string(respelt(fv, texts[i]))
+        << ")) " << scheme_string(dir + "/" + std::to_string(i) + ".wav") << " 'riff)\n";
   const std::string script = dir + "/say.scm";
   {
     std::ofstream f(script);
@@ -272,14 +332,14 @@ std::vector<std::vector<float>> festival_say(const Voice& v,
     std::ifstream f(log);
     std::string first;
     std::getline(f, first);
-    throw Error("speech: festival voice " + v.name + " failed (" + first +
-                "); is festvox-kdlpc16k installed?");
+    throw Error("speech: festival voice " + v.name + " failed (" + first + "); is " + fv.package +
+                " installed?");
   }
   std::vector<std::vector<float>> out;
   for (size_t i = 0; i < texts.size(); ++i) {
     std::vector<float> w = audio::load(dir + "/" + std::to_string(i) + ".wav");
     FOCUS_CHECK(!w.empty(), "speech: festival said nothing for '", texts[i], "'");
-    out.push_back(std::move(w));
+    out.push_back(fv.lr_prosody ? std::move(w) : reshape(w, v.speed, v.pitch));
   }
   return out;
 }

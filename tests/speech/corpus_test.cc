@@ -179,10 +179,90 @@ TEST(Corpus, KeysOfCorporaWithoutFestivalAreUnchanged) {
   // The default options (no festival voices, full-band validation) are those of the runs in
   // docs/results.md before those options existed; caches made then keep this key.
   EXPECT_EQ(speech::corpus_key(speech::CorpusOptions{}), "8978714b23163aa4");
+  // So does the corpus of kd's 120 voices and narrow-band validation (runs A-D), made before the
+  // other festival voices were offered.
+  speech::CorpusOptions o;
+  o.festival_train_voices = 120;
+  o.validation_narrowband = 0.5;
+  EXPECT_EQ(speech::corpus_key(o), "b39c038c0a0dea59");
+}
+
+TEST(Corpus, FestivalValidationSpeakersNeverTrain) {
+  speech::CorpusOptions o = tiny();
+  o.festival_train_voices = 2;
+  o.festival_speakers = {"kd", "italp"};
+  o.festival_validation_voices = 2;
+  o.festival_validation_speakers = {"mv"};
+  const speech::Corpus c = speech::make_corpus(o);
+  speech::CorpusOptions kd_only = o;
+  kd_only.festival_speakers = {"kd"};
+  EXPECT_NE(speech::corpus_key(o), speech::corpus_key(kd_only));
+  ASSERT_EQ(c.train.voices.size(), 6u + 2u);
+  EXPECT_EQ(c.train.voices[6].speaker, "kd");
+  EXPECT_EQ(c.train.voices[7].speaker, "italp");
+  std::vector<std::string> festival_groups;
+  for (const auto& v : c.validation.voices)
+    if (v.engine == "festival") {
+      EXPECT_EQ(v.speaker, "mv");
+      festival_groups.push_back(v.group);
+    }
+  EXPECT_EQ(festival_groups,
+            (std::vector<std::string>{"validation-festival", "validation-festival"}));
+  EXPECT_EQ(c.validation.in_group("validation-festival").size(), 2u * 4u);
+  // The speech of every festival validation clip is there.
+  for (int64_t i : c.validation.in_group("validation-festival")) {
+    if (c.classes[size_t(c.validation.labels[size_t(i)])] == speech::kSilence) continue;
+    const std::vector<float> w = c.validation.wave(i);
+    EXPECT_GT(*std::max_element(w.begin(), w.end()), 0.1f) << i;
+  }
+  for (const auto& v : c.test.voices) EXPECT_NE(v.engine, "festival");
+
+  speech::CorpusOptions both = o;
+  both.festival_validation_speakers = {"italp"};
+  test::expect_error([&] { speech::make_corpus(both); },
+                     {"'italp' is in both festival_speakers and festival_validation_speakers"});
+  speech::CorpusOptions unknown = o;
+  unknown.festival_speakers = {"kd", "slt"};
+  test::expect_error([&] { speech::make_corpus(unknown); },
+                     {"festival_speakers: festival has no voice 'slt'"});
+  speech::CorpusOptions nobody = o;
+  nobody.festival_validation_speakers.clear();
+  test::expect_error([&] { speech::make_corpus(nobody); },
+                     {"festival_validation_voices 2 needs festival_validation_speakers"});
+}
+
+// Crossings of zero per sample: rises with f0 and formants.
+double crossing_rate(const std::vector<float>& x) {
+  int64_t n = 0;
+  for (size_t i = 1; i < x.size(); ++i) n += (x[i - 1] < 0.0f) != (x[i] < 0.0f);
+  return double(n) / double(x.size());
+}
+
+TEST(Synth, FestivalVoicesOfOtherLanguagesSayTheWordsRespelt) {
+  speech::Voice v{"festival", "italp", "italp", "train", 1.0, 1.0};
+  // "one" is said as the Italian spelling "uan"; a word that is not a command goes as written.
+  const std::vector<std::vector<float>> w = speech::synthesize_all(v, {"one", "uan", "dog"});
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_GT(w[0].size(), 3200u);
+  EXPECT_EQ(w[0], w[1]);
+  EXPECT_NE(w[0], w[2]);
+  // festival cannot move this voice's prosody: speed and pitch are applied to its output.
+  speech::Voice slow = v, high = v;
+  slow.speed = 0.7;
+  high.pitch = 1.2;
+  EXPECT_GT(speech::synthesize(slow, "seven").size(), speech::synthesize(v, "seven").size() + 1600);
+  const std::vector<float> plain = speech::synthesize(v, "seven"),
+                           raised = speech::synthesize(high, "seven");
+  EXPECT_NEAR(double(raised.size()), double(plain.size()), 0.05 * double(plain.size()));
+  EXPECT_GT(crossing_rate(raised), 1.1 * crossing_rate(plain));
+  // The HTS voice too.
+  speech::Voice ona{"festival", "ona", "ona", "train", 1.0, 1.0};
+  EXPECT_GT(speech::synthesize(ona, "go").size(), 1600u);
 }
 
 TEST(Synth, FestivalVoicesAndErrors) {
-  EXPECT_EQ(speech::festival_voices(), (std::vector<std::string>{"kd"}));
+  EXPECT_EQ(speech::festival_voices(), (std::vector<std::string>{"dita", "italp", "itapc", "kd",
+                                                                 "lj", "machac", "mv", "ona"}));
   speech::Voice v{"festival", "kd", "kd", "train", 1.0, 1.0};
   const std::vector<std::vector<float>> w = speech::synthesize_all(v, {"seven", "go"});
   ASSERT_EQ(w.size(), 2u);

@@ -110,6 +110,11 @@ class CommandsTask : public Task {
     o.flite_takes = r.integer("flite_takes", o.flite_takes, 0, 1000);
     o.festival_train_voices =
         r.integer("festival_train_voices", o.festival_train_voices, 0, 100000);
+    o.festival_speakers = config::split_list(r.string("festival_speakers", "kd"));
+    o.festival_validation_voices =
+        r.integer("festival_validation_voices", o.festival_validation_voices, 0, 100000);
+    o.festival_validation_speakers =
+        config::split_list(r.string("festival_validation_speakers", ""));
     o.validation_narrowband = r.number("validation_narrowband", o.validation_narrowband, 0.0, 1.0);
     o.unknown_per_voice = r.integer("unknown_per_voice", o.unknown_per_voice, 0, 100);
     o.silence_per_voice = r.integer("silence_per_voice", o.silence_per_voice, 0, 100);
