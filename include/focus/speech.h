@@ -38,8 +38,10 @@ struct Voice {
                         // festival: "kd", "italp", ...
   std::string speaker;  // what splits are disjoint in: espeak-ng's variant, flite's voice
   std::string group;    // "train", "validation", "espeak-ng", "flite" (test groups)
-  double speed = 1.0;   // espeak-ng: words per minute / 175; flite, festival: 1 / duration stretch
-  double pitch = 1.0;   // espeak-ng: pitch parameter / 50; flite, festival: f0 / the voice's own
+  double speed = 1.0;   // espeak-ng: words per minute / 175; flite, kd: 1 / duration stretch
+  double pitch = 1.0;   // espeak-ng: pitch parameter / 50; flite, kd: f0 / the voice's own
+  // festival's voices of other languages: tempo (WSOLA) and the whole spectrum's scale
+  // (resampling) applied to their output, since festival cannot move their prosody.
 };
 
 // `text` spoken by `voice`, as 16 kHz mono in [-1, 1]. espeak-ng and flite keep global state: their
