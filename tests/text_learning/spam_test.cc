@@ -140,6 +140,18 @@ void check_eval(const std::string& dir_) {
   ASSERT_EQ(two.status, 0) << two.out;
   EXPECT_NE(two.out.find("ensemble of 2 models"), std::string::npos) << two.out;
   EXPECT_NE(two.out.find(want), std::string::npos) << want << "\n" << two.out;
+  EXPECT_EQ(two.out.find("other data options"), std::string::npos) << two.out;
+  // A member read with other data options (here fewer header lines) is averaged over the same
+  // mails, with a note that the examples must be the same.
+  fs::remove_all(dir_ + "/other");
+  fs::copy(dir_ + "/model", dir_ + "/other", fs::copy_options::recursive);
+  nlohmann::json other = nlohmann::json::parse(slurp(dir_ + "/other/config.json"));
+  other["data"]["headers"] = "Subject,From";
+  std::ofstream(dir_ + "/other/config.json") << other.dump(2);
+  const Result mixed = run("eval " + dir_ + "/model " + dir_ + "/other --threads 1");
+  ASSERT_EQ(mixed.status, 0) << mixed.out;
+  EXPECT_NE(mixed.out.find("/other was trained with other data options than"), std::string::npos)
+      << mixed.out;
   const Result report = run("eval " + dir_ + "/model " + dir_ + "/model --report");
   EXPECT_EQ(report.status, 1) << report.out;
   EXPECT_NE(report.out.find("--report takes one MODEL_DIR"), std::string::npos) << report.out;

@@ -47,12 +47,27 @@ int eval_main(int argc, char** argv) {
   const Task* task = nullptr;
   std::vector<std::string> class_names;
   Loaded reported;  // the model whose report --report writes
+  nlohmann::json first_data;
   for (const std::string& dir : dirs) {
     Loaded l = load_model_dir(dir);
     FOCUS_CHECK(task == nullptr || l.task == task, "eval: ", dir,
                 " is a model of another task than ", dirs.front());
     task = l.task;
     class_names = l.splits.class_names;
+    // Labels in the same order are checked when averaging; other data options can still mean
+    // other examples (a speech corpus of other voice counts draws other gains and offsets for the
+    // same words), so say so.
+    if (dirs.size() > 1) {
+      nlohmann::json data = l.config.value("data", nlohmann::json::object());
+      data.erase("augment");  // training only
+      if (first_data.is_null())
+        first_data = data;
+      else if (data != first_data)
+        std::fprintf(stderr,
+                     "eval: note: %s was trained with other data options than %s; the ensemble "
+                     "is only meaningful if both read the same %s examples\n",
+                     dir.c_str(), dirs.front().c_str(), split.c_str());
+    }
     auto data = split == "test"         ? l.splits.test
                 : split == "validation" ? l.splits.validation
                                         : l.splits.train;
