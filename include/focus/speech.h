@@ -141,6 +141,11 @@ std::vector<float> augment(const std::vector<float>& wave, const AugmentOptions&
                            Generator& gen);
 // Pieces, exposed for tests.
 std::vector<float> time_stretch(const std::vector<float>& x, double factor);  // length / factor
+// Resampled so that it plays `factor` times faster (shorter, higher: f0 and formants). The factor
+// is rounded to speed_percent(factor) / 100, in [0.5, 2], which keeps the resampler's polyphase
+// table small (100 phases).
+std::vector<float> speed_up(const std::vector<float>& x, double factor);
+int64_t speed_percent(double factor);
 void add_noise(std::vector<float>& x, int colour, float snr_db,
                Generator& gen);  // 0 white, 1 pink, 2 brown
 void reverb(std::vector<float>& x, float room, float damping, float wet);

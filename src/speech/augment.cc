@@ -27,14 +27,15 @@ std::vector<float> centre(const std::vector<float>& x, int64_t n) {
   return out;
 }
 
-// Resampled so that it plays `factor` times faster (shorter, higher). The factor is rounded to
-// 1/100, which keeps the resampler's polyphase table small (100 phases).
-std::vector<float> speed_up(const std::vector<float>& x, double factor) {
-  const int64_t percent = std::clamp<int64_t>(std::lround(100.0 * factor), 50, 200);
-  return audio::resample(x, audio::kRate * percent / 100, audio::kRate);
+}  // namespace
+
+int64_t speed_percent(double factor) {
+  return std::clamp<int64_t>(std::lround(100.0 * factor), 50, 200);
 }
 
-}  // namespace
+std::vector<float> speed_up(const std::vector<float>& x, double factor) {
+  return audio::resample(x, audio::kRate * speed_percent(factor) / 100, audio::kRate);
+}
 
 void add_noise(std::vector<float>& x, int colour, float snr_db, Generator& gen) {
   FOCUS_CHECK(colour >= 0 && colour <= 2, "add_noise: colour ", colour,

@@ -255,10 +255,8 @@ std::string respelt(const FestivalVoice& fv, const std::string& word) {
 // formants, as in a smaller or larger speaker) scaled by `pitch` through resampling, and the
 // tempo by `speed` through WSOLA, in one stretch.
 std::vector<float> reshape(const std::vector<float>& x, double speed, double pitch) {
-  const int64_t percent = std::clamp<int64_t>(std::lround(100.0 * pitch), 50, 200);
-  std::vector<float> y =
-      percent == 100 ? x : audio::resample(x, audio::kRate * percent / 100, audio::kRate);
-  const double factor = speed * 100.0 / double(percent);
+  std::vector<float> y = speed_up(x, pitch);
+  const double factor = speed * 100.0 / double(speed_percent(pitch));  // as rounded by speed_up
   return std::abs(factor - 1.0) < 1e-6 ? y : time_stretch(y, factor);
 }
 
@@ -281,7 +279,7 @@ std::vector<std::vector<float>> festival_say(const Voice& v,
   const auto it = festival_scheme().find(v.name);
   if (it == festival_scheme().end()) {
     std::string known;
-    for (const auto& [name, fv] : festival_scheme()) known += (known.empty() ? "" : ", ") + name;
+    for (const std::string& name : festival_voices()) known += (known.empty() ? "" : ", ") + name;
     throw Error("speech: festival has no voice '" + v.name + "' here (known: " + known + ")");
   }
   const FestivalVoice& fv = it->second;

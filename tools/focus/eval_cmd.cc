@@ -58,11 +58,11 @@ int eval_main(int argc, char** argv) {
     // other examples (a speech corpus of other voice counts draws other gains and offsets for the
     // same words), so say so.
     if (dirs.size() > 1) {
-      nlohmann::json data = l.config.value("data", nlohmann::json::object());
-      data.erase("augment");  // training only
+      nlohmann::json options = l.config.value("data", nlohmann::json::object());
+      options.erase("augment");  // training only
       if (first_data.is_null())
-        first_data = data;
-      else if (data != first_data)
+        first_data = options;
+      else if (options != first_data)
         std::fprintf(stderr,
                      "eval: note: %s was trained with other data options than %s; the ensemble "
                      "is only meaningful if both read the same %s examples\n",

@@ -231,13 +231,12 @@ class CommandsTask : public Task {
                 "commands: the report needs the test split's probabilities of every clip");
     // Groups and speakers are scored from the test evaluation's probabilities (example i is
     // clip i), not by running the model again.
-    auto part_of = [&](const std::vector<int64_t>& idx) { return subset(test, idx); };
     nlohmann::json groups = nlohmann::json::object();
     std::printf("test accuracy per voice group:\n");
     for (const auto& [group, title] : kGroups) {
       std::vector<int64_t> idx = features->clips().in_group(group);
       if (idx.empty()) continue;
-      const train::Evaluation ev = part_of(idx);
+      const train::Evaluation ev = subset(test, idx);
       std::printf("  %-34s %6.2f%% of %lld clips\n", title.c_str(), 100.0 * ev.accuracy,
                   (long long)ev.examples);
       nlohmann::json per_class = nlohmann::json::object();
@@ -279,7 +278,7 @@ class CommandsTask : public Task {
       nlohmann::json per_speaker = nlohmann::json::object();
       std::string line;
       for (const std::string& who : speakers) {
-        const train::Evaluation pe = part_of(of_speaker[who]);
+        const train::Evaluation pe = subset(test, of_speaker[who]);
         const double acc = pe.accuracy;
         per_speaker[who] = {{"accuracy", acc}, {"examples", pe.examples}};
         char buf[64];
