@@ -203,6 +203,10 @@ TEST(Cli, TruncatedCheckpointIsAClearErrorAndResumeRefuses) {
   // best.safetensors, written by the same run, is untouched and still serves eval and predict.
   Result e = run("eval " + d);
   EXPECT_EQ(e.status, 0) << e.out;
+  // This task has no ensemble report.
+  Result ens = run("eval " + d + " " + d + " --report --out " + d + "/ensemble");
+  EXPECT_EQ(ens.status, 1) << ens.out;
+  EXPECT_NE(ens.out.find("report describes one model"), std::string::npos) << ens.out;
   Result p = run("predict " + d + " 3,17,5,9,22,1");
   EXPECT_EQ(p.status, 0) << p.out;
   EXPECT_NE(p.out.find("class"), std::string::npos) << p.out;

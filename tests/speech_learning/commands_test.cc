@@ -99,6 +99,16 @@ TEST(SpeechLearning, FourWordsFromSynthesisedVoicesAndPredict) {
   const nlohmann::json rewritten = nlohmann::json::parse(again);
   EXPECT_EQ(rewritten.at("test"), report.at("test"));
   EXPECT_EQ(rewritten.at("validation"), report.at("validation"));
+  // The ensemble's report (here the model twice) is the model's own, in --out, naming the members.
+  const Result ens = run("eval " + out + " " + out + " --report --out " + out + "/ens --threads 2");
+  ASSERT_EQ(ens.status, 0) << ens.out;
+  std::ifstream ens_file(out + "/ens/report.json");
+  ASSERT_TRUE(ens_file.good()) << ens.out;
+  const nlohmann::json ens_report = nlohmann::json::parse(ens_file);
+  EXPECT_EQ(ens_report.at("members"), nlohmann::json::array({out, out}));
+  EXPECT_NEAR(double(ens_report.at("test").at("groups").at("flite").at("accuracy")), flite, 1e-9);
+  EXPECT_NEAR(double(ens_report.at("validation").at("accuracy")), double(validation.at("accuracy")),
+              1e-9);
   const Result wrong = run("eval " + out + " --report --split validation");
   EXPECT_EQ(wrong.status, 1) << wrong.out;
   EXPECT_NE(wrong.out.find("--report is for the test split"), std::string::npos) << wrong.out;

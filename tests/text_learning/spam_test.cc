@@ -152,9 +152,25 @@ void check_eval(const std::string& dir_) {
   ASSERT_EQ(mixed.status, 0) << mixed.out;
   EXPECT_NE(mixed.out.find("/other was trained with other data options than"), std::string::npos)
       << mixed.out;
-  const Result report = run("eval " + dir_ + "/model " + dir_ + "/model --report");
-  EXPECT_EQ(report.status, 1) << report.out;
-  EXPECT_NE(report.out.find("--report takes one MODEL_DIR"), std::string::npos) << report.out;
+  // An ensemble's report goes to --out, never over a member's own; a model averaged with itself
+  // reports what it reports alone, and the members are named.
+  const Result no_out = run("eval " + dir_ + "/model " + dir_ + "/model --report");
+  EXPECT_EQ(no_out.status, 1) << no_out.out;
+  EXPECT_NE(no_out.out.find("needs --out DIR"), std::string::npos) << no_out.out;
+  const Result stray = run("eval " + dir_ + "/model --out " + dir_ + "/ens");
+  EXPECT_EQ(stray.status, 1) << stray.out;
+  EXPECT_NE(stray.out.find("give --report too"), std::string::npos) << stray.out;
+  const std::string own = slurp(dir_ + "/model/test_metrics.json");
+  fs::remove_all(dir_ + "/ens");
+  const Result report =
+      run("eval " + dir_ + "/model " + dir_ + "/model --report --out " + dir_ + "/ens");
+  ASSERT_EQ(report.status, 0) << report.out;
+  EXPECT_EQ(slurp(dir_ + "/model/test_metrics.json"), own);
+  const nlohmann::json ens = nlohmann::json::parse(slurp(dir_ + "/ens/test_metrics.json"));
+  const nlohmann::json alone = nlohmann::json::parse(own);
+  EXPECT_EQ(ens.at("members"), nlohmann::json::array({dir_ + "/model", dir_ + "/model"}));
+  for (const char* key : {"accuracy", "f1", "roc_auc", "false_positive", "errors"})
+    EXPECT_EQ(ens.at(key), alone.at(key)) << key;
 }
 
 // ctest runs each case in its own process, so the case that trains also checks everything that

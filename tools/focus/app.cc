@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "focus/metrics.h"
 #include "focus/train.h"
 
 namespace focus::cli {
@@ -30,6 +31,23 @@ Loaded load_model_dir(const std::string& dir, bool need_data) {
   l.model->load_state_dict(ck.model);
   l.model->eval();
   return l;
+}
+
+train::Evaluation evaluate_members(const Report& r, const std::string& split) {
+  FOCUS_CHECK(!r.members.empty(), "report: no model to evaluate");
+  std::vector<train::Evaluation> each;
+  for (const Loaded* m : r.members) {
+    const auto& data = split == "test" ? m->splits.test : m->splits.validation;
+    FOCUS_CHECK(data != nullptr, "report: ", m->dir, " has no ", split, " split loaded");
+    each.push_back(train::evaluate(*m->model, data));
+  }
+  return each.size() == 1 ? each.front() : train::average(each);
+}
+
+nlohmann::json member_dirs(const Report& r) {
+  nlohmann::json dirs = nlohmann::json::array();
+  for (const Loaded* m : r.members) dirs.push_back(m->dir);
+  return dirs;
 }
 
 void print_confusion(const train::Evaluation& ev, const std::vector<std::string>& names) {

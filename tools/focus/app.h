@@ -31,6 +31,12 @@ struct Loaded {
 // need_data = false: only what predicting needs (splits.input), the data sets stay null.
 Loaded load_model_dir(const std::string& dir, bool need_data = true);
 
+// The members of r on one of their splits ("validation" or "test"), each on its own data set,
+// their probabilities averaged when there are several.
+train::Evaluation evaluate_members(const Report& r, const std::string& split);
+// The members' directories, for a report to say which models it describes.
+nlohmann::json member_dirs(const Report& r);
+
 void print_confusion(const train::Evaluation& ev, const std::vector<std::string>& class_names = {});
 
 int train_main(int argc, char** argv);

@@ -2,6 +2,7 @@
 // scored as one ensemble, their class probabilities averaged.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 
 #include "app.h"
 #include "focus/metrics.h"
@@ -21,9 +22,12 @@ int eval_main(int argc, char** argv) {
                  "directory written by focus train; several: models of the same task and data "
                  "split (e.g. trained with different --seed)")
       ->required();
+  std::string out;
   app.add_flag("--report", report,
-               "on the test split, also the task's report, as at the end of focus train "
-               "(rewritten in MODEL_DIR; one model only)");
+               "on the test split, also the task's report, as at the end of focus train; with "
+               "several models, the ensemble's (commands and spam)");
+  app.add_option("--out", out,
+                 "where --report writes its files (default: MODEL_DIR; required with several)");
   app.add_option("--split", split, "test, validation or train")
       ->check(CLI::IsMember({"test", "validation", "train"}));
   app.add_option("--threads", threads, "threads");
@@ -36,23 +40,36 @@ int eval_main(int argc, char** argv) {
     std::fprintf(stderr, "eval: --report is for the test split\n");
     return kUsage;
   }
-  if (report && dirs.size() > 1) {
-    std::fprintf(stderr, "eval: --report takes one MODEL_DIR (got %zu)\n", dirs.size());
+  if (!out.empty() && !report) {
+    std::fprintf(stderr, "eval: --out is where --report writes; give --report too\n");
+    return kUsage;
+  }
+  if (report && dirs.size() > 1 && out.empty()) {
+    // The members' own reports stay as train wrote them.
+    std::fprintf(stderr, "eval: --report of %zu models needs --out DIR for the ensemble's report\n",
+                 dirs.size());
     return kUsage;
   }
   if (threads > 0) set_num_threads(threads);
   // One model at a time: each loads its own data (its tokenizer, its statistics), and only its
-  // probabilities are kept.
+  // probabilities are kept, unless a report needs the members again (an ensemble's validation).
   std::vector<train::Evaluation> members;
   const Task* task = nullptr;
   std::vector<std::string> class_names;
-  Loaded reported;  // the model whose report --report writes
+  std::vector<Loaded> reported;
   nlohmann::json first_data;
   for (const std::string& dir : dirs) {
     Loaded l = load_model_dir(dir);
     FOCUS_CHECK(task == nullptr || l.task == task, "eval: ", dir,
                 " is a model of another task than ", dirs.front());
     task = l.task;
+    if (report && dirs.size() > 1 && !task->reports_ensembles()) {
+      std::fprintf(stderr,
+                   "eval: this task's report describes one model; --report takes one MODEL_DIR "
+                   "here (got %zu)\n",
+                   dirs.size());
+      return kUsage;
+    }
     class_names = l.splits.class_names;
     // Labels in the same order are checked when averaging; other data options can still mean
     // other examples (a speech corpus of other voice counts draws other gains and offsets for the
@@ -75,13 +92,18 @@ int eval_main(int argc, char** argv) {
     if (dirs.size() > 1)
       std::printf("%s: %s accuracy %.2f%%, loss %.4f\n", dir.c_str(), split.c_str(),
                   100.0 * members.back().accuracy, members.back().loss);
-    if (report) reported = std::move(l);
+    if (report) reported.push_back(std::move(l));
   }
   const train::Evaluation ev = members.size() == 1 ? members.front() : train::average(members);
   if (members.size() > 1)
     std::printf("ensemble of %zu models (class probabilities averaged):\n", members.size());
   print_confusion(ev, class_names);
-  if (report) task->report(reported, ev);
+  if (report) {
+    Report r{.test = ev, .dir = out.empty() ? dirs.front() : out};
+    for (const Loaded& l : reported) r.members.push_back(&l);
+    std::filesystem::create_directories(r.dir);
+    task->report(r);
+  }
   if (ev.classes == 2) {
     const train::BinaryMetrics m = train::binary_metrics(ev);
     std::printf("positive class %s: precision %.2f%%, recall %.2f%%, F1 %.4f, ROC-AUC %.4f\n",

@@ -42,6 +42,14 @@ struct PredictOptions {
 
 struct Loaded;
 
+// What a task's report is made of: one trained model, or the members of an ensemble (same task,
+// same examples in the same order, each with its own preprocessing and so its own data sets).
+struct Report {
+  std::vector<const Loaded*> members;  // at least one
+  train::Evaluation test;              // of the test split; the members' probabilities averaged
+  std::string dir;                     // where the report's files are written
+};
+
 class Task {
  public:
   virtual ~Task() = default;
@@ -52,9 +60,12 @@ class Task {
   // `focus predict MODEL_DIR INPUT [--attention OUT]`: prints class probabilities of one input
   // and, when asked, writes where the model looked.
   virtual int predict(const Loaded& model, const PredictOptions& opt) const = 0;
-  // After `focus train` has evaluated the chosen model on the test split once: task-specific
-  // reports written into the model directory (pictures, per-class figures). Prints their paths.
-  virtual void report(const Loaded& model, const train::Evaluation& test) const {}
+  // After `focus train` has evaluated the chosen model on the test split once, or from
+  // `focus eval --report`: task-specific reports written into r.dir (pictures, per-class figures).
+  // Prints their paths.
+  virtual void report(const Report& r) const {}
+  // Whether report() can describe an ensemble. A report that draws one network's attention cannot.
+  virtual bool reports_ensembles() const { return false; }
 };
 
 // The task a config names; an unknown name is a ConfigError listing the known ones.

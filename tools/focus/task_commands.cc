@@ -223,7 +223,11 @@ class CommandsTask : public Task {
     return kOk;
   }
 
-  void report(const Loaded& l, const train::Evaluation& test) const override {
+  bool reports_ensembles() const override { return true; }
+
+  void report(const Report& r) const override {
+    const Loaded& l = *r.members.front();
+    const train::Evaluation& test = r.test;
     auto features = std::dynamic_pointer_cast<const speech::FeatureDataset>(l.splits.test);
     FOCUS_CHECK(features != nullptr, "commands: the test split is not a feature data set");
     FOCUS_CHECK(test.examples == features->clips().size() &&
@@ -295,8 +299,8 @@ class CommandsTask : public Task {
     // model choice saw, condition by condition.
     nlohmann::json validation = nlohmann::json::object();
     auto held = std::dynamic_pointer_cast<const speech::FeatureDataset>(l.splits.validation);
-    if (held != nullptr && l.model != nullptr) {
-      const train::Evaluation ev = train::evaluate(*l.model, held);
+    if (held != nullptr) {
+      const train::Evaluation ev = evaluate_members(r, "validation");
       std::vector<std::string> names;
       for (const speech::Voice& v : held->clips().voices)
         if (std::find(names.begin(), names.end(), v.group) == names.end()) names.push_back(v.group);
@@ -316,15 +320,16 @@ class CommandsTask : public Task {
                     {"examples", ev.examples},
                     {"groups", vgroups}};
     }
-    const nlohmann::json out = {{"task", "commands"},
-                                {"classes", l.splits.class_names},
-                                {"test",
-                                 {{"accuracy", test.accuracy},
-                                  {"loss", test.loss},
-                                  {"examples", test.examples},
-                                  {"groups", groups}}},
-                                {"validation", validation}};
-    const std::string path = (fs::path(l.dir) / "report.json").string();
+    nlohmann::json out = {{"task", "commands"},
+                          {"classes", l.splits.class_names},
+                          {"test",
+                           {{"accuracy", test.accuracy},
+                            {"loss", test.loss},
+                            {"examples", test.examples},
+                            {"groups", groups}}},
+                          {"validation", validation}};
+    if (r.members.size() > 1) out["members"] = member_dirs(r);
+    const std::string path = (fs::path(r.dir) / "report.json").string();
     std::ofstream f(path);
     f << out.dump(2) << "\n";
     FOCUS_CHECK(f.good(), "commands: cannot write ", path);

@@ -99,8 +99,9 @@ class FashionMnistTask : public Task {
     return vision::predict_image(l, vision::load_preprocess(l.dir), opt);
   }
 
-  void report(const Loaded& l, const train::Evaluation& test) const override {
-    vision::report_images(l, vision::load_preprocess(l.dir), test);
+  void report(const Report& r) const override {
+    const Loaded& l = *r.members.front();
+    vision::report_images(l, vision::load_preprocess(l.dir), r.test, r.dir);
   }
 };
 

@@ -303,7 +303,11 @@ class SpamTask : public Task {
     return kOk;
   }
 
-  void report(const Loaded& l, const train::Evaluation& ev) const override {
+  bool reports_ensembles() const override { return true; }
+
+  void report(const Report& r) const override {
+    const Loaded& l = *r.members.front();
+    const train::Evaluation& ev = r.test;
     const auto* test = dynamic_cast<const MailSet*>(l.splits.test.get());
     FOCUS_CHECK(test, "spam: report needs the test split");
     FOCUS_CHECK(ev.labels == test->labels(),
@@ -333,7 +337,8 @@ class SpamTask : public Task {
                               {"true_negative", m.true_negative},
                               {"loss", ev.loss},
                               {"errors", errors}};
-    const std::string path = (fs::path(l.dir) / "test_metrics.json").string();
+    if (r.members.size() > 1) metrics["members"] = member_dirs(r);
+    const std::string path = (fs::path(r.dir) / "test_metrics.json").string();
     write_atomic(path, metrics.dump(2) + "\n");
     std::printf("test metrics: %s\n", path.c_str());
   }

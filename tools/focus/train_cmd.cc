@@ -86,7 +86,7 @@ int train_main(int argc, char** argv) {
   Loaded best = load_model_dir(out);
   train::Evaluation test = train::evaluate(*best.model, splits.test);
   print_confusion(test, splits.class_names);
-  task->report(best, test);
+  task->report({.members = {&best}, .test = test, .dir = out});
   // Test accuracy last: `make run` ends with it.
   std::printf("outputs in %s\ntest loss: %.4f\ntest accuracy: %.2f%%\n", out.c_str(), test.loss,
               100.0 * test.accuracy);

@@ -27,7 +27,8 @@ std::vector<int64_t> pick_examples(const data::Dataset& test, int64_t classes) {
   return picked;
 }
 
-std::string write_attention_grid(const Loaded& l, const Preprocess& p, const data::Dataset& test) {
+std::string write_attention_grid(const Loaded& l, const Preprocess& p, const data::Dataset& test,
+                                 const std::string& dir) {
   const int64_t classes = l.model->classes();
   const std::vector<int64_t> picked = pick_examples(test, classes);
   if (picked.empty()) return "";
@@ -90,12 +91,13 @@ std::string write_attention_grid(const Loaded& l, const Preprocess& p, const dat
                                        pred == labels[size_t(b)] ? "" : " (x)", "\n",
                                        std::lround(100.0 * pb[pred]), "%"));
   }
-  const std::string path = (fs::path(l.dir) / "attention_maps.png").string();
+  const std::string path = (fs::path(dir) / "attention_maps.png").string();
   viz::image_grid(rows, o).save(path);
   return path;
 }
 
-std::string write_per_class(const Loaded& l, const Preprocess& p, const train::Evaluation& ev) {
+std::string write_per_class(const Preprocess& p, const train::Evaluation& ev,
+                            const std::string& dir) {
   nlohmann::json classes = nlohmann::json::array(), confusion = nlohmann::json::array();
   std::printf("per-class test accuracy:\n");
   for (int64_t c = 0; c < ev.classes; ++c) {
@@ -120,7 +122,7 @@ std::string write_per_class(const Loaded& l, const Preprocess& p, const train::E
                             {"examples", ev.examples},
                             {"classes", classes},
                             {"confusion", confusion}};
-  const std::string path = (fs::path(l.dir) / "per_class_accuracy.json").string();
+  const std::string path = (fs::path(dir) / "per_class_accuracy.json").string();
   std::ofstream f(path);
   f << j.dump(2) << "\n";
   FOCUS_CHECK(f.good(), "cannot write ", path);
@@ -179,10 +181,11 @@ bool write_learning_curves(const std::string& log_path, const std::string& png_p
   return true;
 }
 
-void report_images(const Loaded& l, const Preprocess& p, const train::Evaluation& test) {
-  const std::string per_class = write_per_class(l, p, test);
-  const std::string grid = l.splits.test ? write_attention_grid(l, p, *l.splits.test) : "";
-  const std::string curves = (fs::path(l.dir) / "learning_curves.png").string();
+void report_images(const Loaded& l, const Preprocess& p, const train::Evaluation& test,
+                   const std::string& dir) {
+  const std::string per_class = write_per_class(p, test, dir);
+  const std::string grid = l.splits.test ? write_attention_grid(l, p, *l.splits.test, dir) : "";
+  const std::string curves = (fs::path(dir) / "learning_curves.png").string();
   const bool have_curves = write_learning_curves((fs::path(l.dir) / "log.jsonl").string(), curves);
   std::printf("per-class accuracy: %s\n", per_class.c_str());
   if (!grid.empty()) std::printf("attention maps: %s\n", grid.c_str());
