@@ -200,3 +200,58 @@ TEST(Spam, LearnsWellAboveTheMajorityClassAndPredicts) {
   check_bad_input(dir);
   fs::remove_all(dir);
 }
+
+// scripts/train_ensemble.sh trains seeds 1..N of one config side by side and writes their
+// ensemble's report; run again, it trains nothing and gives the same report.
+TEST(Spam, EnsembleScriptTrainsSeedsAndReportsTheEnsemble) {
+  if (!fs::is_directory(corpus()))
+    GTEST_SKIP() << "no spam corpus at " << corpus() << " (scripts/fetch_spam.sh fetches it)";
+  const std::string dir = temp_dir("ensemble");
+  const std::string cfg = dir + "/config.in.json";
+  std::ofstream(cfg) << R"({
+    "data": {"task": "spam", "path": ")" +
+                            corpus() + R"(", "limit": 500, "length": 64,
+             "headers": "Subject,From", "vocab": 800, "validation": 0.15, "test": 0.2, "seed": 3},
+    "model": {"kind": "sequence_transformer", "dim": 16, "depth": 1, "heads": 2,
+              "mlp_ratio": 2, "pool": "soft"},
+    "train": {"epochs": 2, "batch": 32, "lr": 0.01, "class_weights": "balanced", "seed": 1}
+  })";
+  const std::string script = std::string(FOCUS_SOURCE_DIR) + "/scripts/train_ensemble.sh " +
+                             std::string(FOCUS_BINARY_DIR) + "/focus ";
+  auto shell = [](const std::string& cmd) {
+    Result r;
+    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+    char buf[4096];
+    while (p && fgets(buf, sizeof buf, p)) r.out += buf;
+    const int raw = p ? pclose(p) : -1;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    return r;
+  };
+  const std::string out = dir + "/runs";
+  const Result first = shell("bash " + script + cfg + " " + out + " 2 2");
+  ASSERT_EQ(first.status, 0) << first.out;
+  EXPECT_NE(first.out.find("ensemble of 2 models"), std::string::npos) << first.out;
+  const nlohmann::json one = nlohmann::json::parse(slurp(out + "/seed1/test_metrics.json"));
+  const nlohmann::json two = nlohmann::json::parse(slurp(out + "/seed2/test_metrics.json"));
+  EXPECT_NE(double(one.at("loss")), double(two.at("loss")));  // the seeds made other models
+  const std::string report = slurp(out + "/ensemble/test_metrics.json");
+  const nlohmann::json ens = nlohmann::json::parse(report);
+  EXPECT_EQ(ens.at("members"), nlohmann::json::array({out + "/seed1", out + "/seed2"}));
+  EXPECT_EQ(ens.at("examples"), one.at("examples"));
+
+  const Result again = shell("bash " + script + cfg + " " + out + " 2 2");
+  ASSERT_EQ(again.status, 0) << again.out;
+  EXPECT_NE(again.out.find("seed 1: trained already"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("seed 2: trained already"), std::string::npos) << again.out;
+  EXPECT_EQ(slurp(out + "/ensemble/test_metrics.json"), report);
+
+  const Result bad = shell("bash " + script + cfg + " " + out + " two");
+  EXPECT_EQ(bad.status, 1) << bad.out;
+  EXPECT_NE(bad.out.find("N must be a positive count"), std::string::npos) << bad.out;
+  const Result failing =
+      shell("bash " + script + cfg + " " + dir + "/typo 1 1 --set train.lrate=1");
+  EXPECT_NE(failing.status, 0) << failing.out;
+  EXPECT_NE(failing.out.find("seed 1: training failed"), std::string::npos) << failing.out;
+  EXPECT_NE(failing.out.find("lrate"), std::string::npos) << failing.out;
+  if (!HasFailure()) fs::remove_all(dir);
+}
