@@ -136,6 +136,36 @@ void check_eval(const std::string& dir_) {
   EXPECT_NE(one.out.find(want), std::string::npos) << want << "\n" << one.out;
   EXPECT_NE(one.out.find(want + 64), std::string::npos) << (want + 64) << "\n" << one.out;
   EXPECT_NE(one.out.find("positive class spam"), std::string::npos) << one.out;
+  // --probabilities: a row per test mail; its errors at 0.5 are the report's.
+  const std::string csv = dir_ + "/probabilities.csv";
+  const Result probs = run("eval " + dir_ + "/model --threads 1 --probabilities " + csv);
+  ASSERT_EQ(probs.status, 0) << probs.out;
+  std::ifstream rows(csv);
+  std::string line;
+  ASSERT_TRUE(std::getline(rows, line));
+  EXPECT_EQ(line, "example,label,ham,spam");
+  int64_t n = 0, false_spam = 0, missed = 0;
+  while (std::getline(rows, line)) {
+    std::stringstream fields(line);
+    std::string index, label, ham, spam;
+    std::getline(fields, index, ',');
+    std::getline(fields, label, ',');
+    std::getline(fields, ham, ',');
+    std::getline(fields, spam, ',');
+    EXPECT_EQ(index, std::to_string(n));
+    EXPECT_NEAR(std::stod(ham) + std::stod(spam), 1.0, 1e-5) << line;
+    false_spam += label == "ham" && std::stod(spam) > 0.5;
+    missed += label == "spam" && std::stod(spam) <= 0.5;
+    ++n;
+  }
+  EXPECT_EQ(n, int64_t(m.at("examples")));
+  EXPECT_EQ(false_spam, int64_t(m.at("false_positive")));
+  EXPECT_EQ(missed, int64_t(m.at("false_negative")));
+  const Result nowhere =
+      run("eval " + dir_ + "/model --threads 1 --probabilities /nonexistent/dir/p.csv");
+  EXPECT_EQ(nowhere.status, 2) << nowhere.out;
+  EXPECT_NE(nowhere.out.find("cannot write '/nonexistent/dir/p.csv.tmp'"), std::string::npos)
+      << nowhere.out;
   const Result two = run("eval " + dir_ + "/model " + dir_ + "/model --threads 1");
   ASSERT_EQ(two.status, 0) << two.out;
   EXPECT_NE(two.out.find("ensemble of 2 models"), std::string::npos) << two.out;

@@ -1,6 +1,7 @@
 #include "app.h"
 
 #include <filesystem>
+#include <fstream>
 
 #include "focus/metrics.h"
 #include "focus/train.h"
@@ -42,6 +43,17 @@ train::Evaluation evaluate_members(const Report& r, const std::string& split) {
     each.push_back(train::evaluate(*m->model, data));
   }
   return each.size() == 1 ? each.front() : train::average(each);
+}
+
+void write_text_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    FOCUS_CHECK(out.good(), "cannot write '", tmp, "' (", text.size(), " bytes)");
+  }
+  std::filesystem::rename(tmp, path);
 }
 
 nlohmann::json member_dirs(const Report& r) {

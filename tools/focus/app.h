@@ -34,6 +34,10 @@ Loaded load_model_dir(const std::string& dir, bool need_data = true);
 // The members of r on one of their splits ("validation" or "test"), each on its own data set,
 // their probabilities averaged when there are several.
 train::Evaluation evaluate_members(const Report& r, const std::string& split);
+// Writes `text` to path through path.tmp and a rename, so that a failed write never leaves a
+// half-written file in place of a good one.
+void write_text_atomic(const std::string& path, const std::string& text);
+
 // The members' directories, for a report to say which models it describes.
 nlohmann::json member_dirs(const Report& r);
 

@@ -8,6 +8,30 @@
 #include "focus/metrics.h"
 
 namespace focus::cli {
+namespace {
+
+// One row per example, in the split's order: its index, its label (a class name when the task
+// names them) and the probability of each class, to 9 significant digits (a float's round trip).
+std::string probabilities_csv(const train::Evaluation& ev, const std::vector<std::string>& names) {
+  const bool named = int64_t(names.size()) == ev.classes;
+  std::string csv = "example,label";
+  for (int64_t c = 0; c < ev.classes; ++c)
+    csv += "," + (named ? names[size_t(c)] : std::to_string(c));
+  csv += "\n";
+  char buf[32];
+  for (int64_t i = 0; i < ev.examples; ++i) {
+    const int32_t y = ev.labels[size_t(i)];
+    csv += std::to_string(i) + "," + (named ? names[size_t(y)] : std::to_string(y));
+    for (int64_t c = 0; c < ev.classes; ++c) {
+      std::snprintf(buf, sizeof buf, ",%.9g", ev.probabilities[size_t(i * ev.classes + c)]);
+      csv += buf;
+    }
+    csv += "\n";
+  }
+  return csv;
+}
+
+}  // namespace
 
 int eval_main(int argc, char** argv) {
   CLI::App app{
@@ -28,6 +52,10 @@ int eval_main(int argc, char** argv) {
                "several models, the ensemble's (commands and spam)");
   app.add_option("--out", out,
                  "where --report writes its files (default: MODEL_DIR; required with several)");
+  std::string probabilities;
+  app.add_option("--probabilities", probabilities,
+                 "write each example's class probabilities (the ensemble's with several models) "
+                 "to this CSV file: example, label, then one column per class");
   app.add_option("--split", split, "test, validation or train")
       ->check(CLI::IsMember({"test", "validation", "train"}));
   app.add_option("--threads", threads, "threads");
@@ -103,6 +131,10 @@ int eval_main(int argc, char** argv) {
     for (const Loaded& l : reported) r.members.push_back(&l);
     std::filesystem::create_directories(r.dir);
     task->report(r);
+  }
+  if (!probabilities.empty()) {
+    write_text_atomic(probabilities, probabilities_csv(ev, class_names));
+    std::printf("wrote %s\n", probabilities.c_str());
   }
   if (ev.classes == 2) {
     const train::BinaryMetrics m = train::binary_metrics(ev);

@@ -330,9 +330,7 @@ class CommandsTask : public Task {
                           {"validation", validation}};
     if (r.members.size() > 1) out["members"] = member_dirs(r);
     const std::string path = (fs::path(r.dir) / "report.json").string();
-    std::ofstream f(path);
-    f << out.dump(2) << "\n";
-    FOCUS_CHECK(f.good(), "commands: cannot write ", path);
+    write_text_atomic(path, out.dump(2) + "\n");
     std::printf("wrote %s\n", path.c_str());
   }
 

@@ -49,17 +49,6 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-void write_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    FOCUS_CHECK(out.good(), "spam: cannot write '", tmp, "' (", text.size(), " bytes)");
-  }
-  fs::rename(tmp, path);
-}
-
 std::string default_corpus() {
   const char* cache = std::getenv("FOCUS_CACHE");
   return (fs::path(cache && *cache ? cache : ".cache") / "spam" / "data").string();
@@ -249,7 +238,7 @@ class SpamTask : public Task {
                                 {"validation", val.size()},  {"test", test.size()},
                                 {"vocab", tok.vocab_size()}, {"mean_train_pieces", mean},
                                 {"train_truncated", cut}};
-      write_atomic((fs::path(ctx.model_dir) / "data.json").string(), summary.dump(2) + "\n");
+      write_text_atomic((fs::path(ctx.model_dir) / "data.json").string(), summary.dump(2) + "\n");
     }
     return s;
   }
@@ -296,8 +285,8 @@ class SpamTask : public Task {
                                  : "attention rollout over all layers, averaged over positions";
       info.pieces_read = int64_t(ids.size());
       info.pieces_total = int64_t(pieces.size());
-      write_atomic(opt.attention,
-                   attention_html(text, words_by_weight(text, pieces, w, ids.size()), info));
+      write_text_atomic(opt.attention,
+                        attention_html(text, words_by_weight(text, pieces, w, ids.size()), info));
       std::printf("attention view: %s\n", opt.attention.c_str());
     }
     return kOk;
@@ -339,7 +328,7 @@ class SpamTask : public Task {
                               {"errors", errors}};
     if (r.members.size() > 1) metrics["members"] = member_dirs(r);
     const std::string path = (fs::path(r.dir) / "test_metrics.json").string();
-    write_atomic(path, metrics.dump(2) + "\n");
+    write_text_atomic(path, metrics.dump(2) + "\n");
     std::printf("test metrics: %s\n", path.c_str());
   }
 

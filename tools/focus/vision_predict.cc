@@ -19,13 +19,7 @@ void save_preprocess(const std::string& dir, const Preprocess& p) {
                             {"mean", p.mean},
                             {"stddev", p.stddev},
                             {"class_names", p.class_names}};
-  const std::string path = (fs::path(dir) / "preprocess.json").string(), tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    f << j.dump(2) << "\n";
-    FOCUS_CHECK(f.good(), "cannot write ", tmp);
-  }
-  fs::rename(tmp, path);
+  write_text_atomic((fs::path(dir) / "preprocess.json").string(), j.dump(2) + "\n");
 }
 
 Preprocess load_preprocess(const std::string& dir) {

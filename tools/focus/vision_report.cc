@@ -123,9 +123,7 @@ std::string write_per_class(const Preprocess& p, const train::Evaluation& ev,
                             {"classes", classes},
                             {"confusion", confusion}};
   const std::string path = (fs::path(dir) / "per_class_accuracy.json").string();
-  std::ofstream f(path);
-  f << j.dump(2) << "\n";
-  FOCUS_CHECK(f.good(), "cannot write ", path);
+  write_text_atomic(path, j.dump(2) + "\n");
   return path;
 }
 
