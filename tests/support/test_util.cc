@@ -159,8 +159,12 @@ double weighted_sum(const Tensor& out, const std::vector<float>& r) {
 
 CliResult run_cli(const std::string& args) {
   static const std::string focus = std::string(FOCUS_BINARY_DIR) + "/focus";
+  return run_shell(focus + " " + args);
+}
+
+CliResult run_shell(const std::string& command) {
   CliResult r;
-  FILE* p = popen((focus + " " + args + " 2>&1").c_str(), "r");
+  FILE* p = popen((command + " 2>&1").c_str(), "r");
   char buf[4096];
   while (p && fgets(buf, sizeof buf, p)) r.out += buf;
   const int raw = p ? pclose(p) : -1;

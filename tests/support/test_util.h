@@ -61,6 +61,8 @@ struct CliResult {
   std::string out;
 };
 CliResult run_cli(const std::string& args);
+// The same for any shell command line.
+CliResult run_shell(const std::string& command);
 
 }  // namespace focus::test
 

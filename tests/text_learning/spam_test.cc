@@ -268,15 +268,7 @@ TEST(Spam, EnsembleScriptTrainsSeedsAndReportsTheEnsemble) {
             {"train", {{"epochs", 2}}}});
   const std::string script = std::string(FOCUS_SOURCE_DIR) + "/scripts/train_ensemble.sh " +
                              std::string(FOCUS_BINARY_DIR) + "/focus ";
-  auto shell = [](const std::string& cmd) {
-    Result r;
-    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-    char buf[4096];
-    while (p && fgets(buf, sizeof buf, p)) r.out += buf;
-    const int raw = p ? pclose(p) : -1;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    return r;
-  };
+  const auto& shell = ::focus::test::run_shell;
   const std::string out = dir + "/runs";
   const Result first = shell("bash " + script + cfg + " " + out + " 2 2");
   ASSERT_EQ(first.status, 0) << first.out;

@@ -38,7 +38,7 @@ train::Evaluation evaluate_members(const Report& r, const std::string& split) {
   FOCUS_CHECK(!r.members.empty(), "report: no model to evaluate");
   std::vector<train::Evaluation> each;
   for (const Loaded* m : r.members) {
-    const auto& data = split == "test" ? m->splits.test : m->splits.validation;
+    const auto data = m->splits.named(split);
     FOCUS_CHECK(data != nullptr, "report: ", m->dir, " has no ", split, " split loaded");
     each.push_back(train::evaluate(*m->model, data));
   }

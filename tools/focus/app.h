@@ -31,7 +31,7 @@ struct Loaded {
 // need_data = false: only what predicting needs (splits.input), the data sets stay null.
 Loaded load_model_dir(const std::string& dir, bool need_data = true);
 
-// The members of r on one of their splits ("validation" or "test"), each on its own data set,
+// The members of r on one of their splits (Splits::named), each on its own data set,
 // their probabilities averaged when there are several.
 train::Evaluation evaluate_members(const Report& r, const std::string& split);
 // Writes `text` to path through path.tmp and a rename, so that a failed write never leaves a

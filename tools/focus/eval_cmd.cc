@@ -113,9 +113,7 @@ int eval_main(int argc, char** argv) {
                      "is only meaningful if both read the same %s examples\n",
                      dir.c_str(), dirs.front().c_str(), split.c_str());
     }
-    auto data = split == "test"         ? l.splits.test
-                : split == "validation" ? l.splits.validation
-                                        : l.splits.train;
+    auto data = l.splits.named(split);
     members.push_back(train::evaluate(*l.model, data));
     if (dirs.size() > 1)
       std::printf("%s: %s accuracy %.2f%%, loss %.4f\n", dir.c_str(), split.c_str(),

@@ -23,6 +23,14 @@ struct Splits {
   nlohmann::json input;
   std::vector<std::string> class_names;  // optional; [classes] when given
   data::Transform augment;               // applied to training examples only; optional
+
+  // "train", "validation" or "test"; null for another name or a split not loaded.
+  std::shared_ptr<const data::Dataset> named(const std::string& split) const {
+    return split == "train"        ? train
+           : split == "validation" ? validation
+           : split == "test"       ? test
+                                   : nullptr;
+  }
 };
 
 struct TaskContext {
