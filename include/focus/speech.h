@@ -151,6 +151,8 @@ void add_noise(std::vector<float>& x, int colour, float snr_db,
 void reverb(std::vector<float>& x, float room, float damping, float wet);
 // Nothing above ~cutoff Hz: resampled to 2·cutoff (rounded to 100 Hz) and back; same length.
 std::vector<float> band_limit(const std::vector<float>& x, double cutoff_hz);
+// x moved `samples` later (earlier when negative), the same length: silence fills the gap.
+std::vector<float> shifted(const std::vector<float>& x, int64_t samples);
 
 // SpecAugment's masks (Park et al. 2019) on features [M,T]: `first` and `width` rows (bands) or
 // columns (frames).
@@ -183,6 +185,16 @@ ClipNorm clip_norm_named(const std::string& name);  // "none", "mean", "mean_var
 
 // ---- data sets ---------------------------------------------------------------------------------
 
+// One fixed way of hearing every clip, for test-time augmentation (focus eval --shifts/--warps):
+// moved `shift` seconds later (earlier when negative; silence fills the gap), then its frequency
+// axis warped by `warp` before the mel filters (LogMel's VTLP; 1: none). Training's augmentation
+// draws both at random; a model's probabilities averaged over a few fixed views are steadier than
+// any one view's.
+struct ClipView {
+  double shift = 0.0;  // seconds, |shift| < 0.5
+  double warp = 1.0;   // in [0.5, 2]
+};
+
 // Log-mel features [M,T] of each clip, normalised per clip (set_clip_norm) and standardised per mel
 // band when a standardizer is set, computed on first use (in the loader's thread) and kept.
 class FeatureDataset : public data::Dataset {
@@ -193,6 +205,9 @@ class FeatureDataset : public data::Dataset {
   data::Example get(int64_t i) const override;
   void set_standardizer(std::shared_ptr<const data::Standardizer> s) { standardizer_ = s; }
   void set_clip_norm(ClipNorm n) { norm_ = n; }  // before the first get()
+  // The same examples heard through `view` (same clips, features, normalisation and
+  // standardiser), with their own cache.
+  std::shared_ptr<FeatureDataset> viewed(ClipView view) const;
   const ClipSet& clips() const { return *clips_; }
   int64_t clip_index(int64_t i) const { return indices_[size_t(i)]; }
 
@@ -201,6 +216,7 @@ class FeatureDataset : public data::Dataset {
   std::shared_ptr<const audio::LogMel> mel_;
   std::shared_ptr<const data::Standardizer> standardizer_;
   ClipNorm norm_ = ClipNorm::none;
+  ClipView view_;
   std::vector<int64_t> indices_;
   mutable std::mutex mu_;
   mutable std::vector<Tensor> cache_;

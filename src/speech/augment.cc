@@ -149,6 +149,14 @@ std::vector<float> band_limit(const std::vector<float>& x, double cutoff_hz) {
   return y;
 }
 
+std::vector<float> shifted(const std::vector<float>& x, int64_t samples) {
+  const int64_t n = int64_t(x.size());
+  std::vector<float> out(size_t(n), 0.0f);
+  for (int64_t i = 0; i < n; ++i)
+    if (i - samples >= 0 && i - samples < n) out[size_t(i)] = x[size_t(i - samples)];
+  return out;
+}
+
 std::vector<float> augment(const std::vector<float>& wave, const AugmentOptions& opt,
                            Generator& gen) {
   Draw d{gen};
@@ -169,11 +177,7 @@ std::vector<float> augment(const std::vector<float>& wave, const AugmentOptions&
     x = band_limit(x, d.uniform(opt.lowpass_min, 8000.0));
   const int64_t max_shift = int64_t(opt.shift * float(audio::kRate));
   if (max_shift > 0) {
-    const int64_t s = d.below(2 * max_shift + 1) - max_shift;
-    std::vector<float> shifted(size_t(n), 0.0f);
-    for (int64_t i = 0; i < n; ++i)
-      if (i - s >= 0 && i - s < n) shifted[size_t(i)] = x[size_t(i - s)];
-    x.swap(shifted);
+    x = shifted(x, d.below(2 * max_shift + 1) - max_shift);
   }
   const float gain = float(std::pow(10.0, d.uniform(-opt.gain_db, opt.gain_db) / 20.0));
   for (float& v : x) v *= gain;

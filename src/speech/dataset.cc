@@ -1,4 +1,5 @@
 // Data sets over a corpus split: cached log-mel features, or raw waveforms for augmentation.
+#include <cmath>
 #include <numeric>
 
 #include "focus/error.h"
@@ -44,10 +45,25 @@ data::Example FeatureDataset::get(int64_t i) const {
     if (cache_[size_t(i)].defined()) return {cache_[size_t(i)], clips_->labels[size_t(clip)]};
   }
   // Computed outside the lock: two threads may both compute an example, with the same result.
-  Tensor f = features(clips_->wave(clip), *mel_, norm_, standardizer_.get());
+  std::vector<float> wave = clips_->wave(clip);
+  if (view_.shift != 0.0) wave = shifted(wave, std::lround(view_.shift * audio::kRate));
+  // warp 0 takes the unwarped path, bit for bit the features without a view.
+  Tensor f =
+      features(wave, *mel_, norm_, standardizer_.get(), view_.warp != 1.0 ? view_.warp : 0.0);
   std::lock_guard<std::mutex> lock(mu_);
   cache_[size_t(i)] = f;
   return {f, clips_->labels[size_t(clip)]};
+}
+
+std::shared_ptr<FeatureDataset> FeatureDataset::viewed(ClipView view) const {
+  FOCUS_CHECK(std::abs(view.shift) < 0.5 && view.warp >= 0.5 && view.warp <= 2.0,
+              "speech: a view shifts by less than 0.5 s and warps by 0.5..2, got shift ",
+              view.shift, " s, warp ", view.warp);
+  auto d = std::make_shared<FeatureDataset>(clips_, mel_, indices_);
+  d->standardizer_ = standardizer_;
+  d->norm_ = norm_;
+  d->view_ = view;
+  return d;
 }
 
 data::Example WaveDataset::get(int64_t i) const {

@@ -207,6 +207,15 @@ TEST(Cli, TruncatedCheckpointIsAClearErrorAndResumeRefuses) {
   Result ens = run("eval " + d + " " + d + " --report --out " + d + "/ensemble");
   EXPECT_EQ(ens.status, 1) << ens.out;
   EXPECT_NE(ens.out.find("report describes one model"), std::string::npos) << ens.out;
+  // Test-time views are for speech models; a warp outside 0.5..2 is a usage error.
+  Result views = run("eval " + d + " --shifts -40,40");
+  EXPECT_EQ(views.status, 1) << views.out;
+  EXPECT_NE(views.out.find("test-time views (--shifts, --warps) are for speech models"),
+            std::string::npos)
+      << views.out;
+  Result warp = run("eval " + d + " --warps 0.9,3");
+  EXPECT_EQ(warp.status, 1) << warp.out;
+  EXPECT_NE(warp.out.find("--warps"), std::string::npos) << warp.out;
   Result p = run("predict " + d + " 3,17,5,9,22,1");
   EXPECT_EQ(p.status, 0) << p.out;
   EXPECT_NE(p.out.find("class"), std::string::npos) << p.out;

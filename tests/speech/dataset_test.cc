@@ -39,6 +39,48 @@ TEST(SpeechData, FeaturesAreTheLogMelOfTheClip) {
   test::expect_error([&] { speech::FeatureDataset bad(c, mel, {3}); }, {"clip index 3"});
 }
 
+TEST(SpeechData, ShiftedMovesTheWaveAndFillsWithSilence) {
+  const std::vector<float> x = {1, 2, 3, 4};
+  EXPECT_EQ(speech::shifted(x, 2), (std::vector<float>{0, 0, 1, 2}));
+  EXPECT_EQ(speech::shifted(x, -1), (std::vector<float>{2, 3, 4, 0}));
+  EXPECT_EQ(speech::shifted(x, 0), x);
+  EXPECT_EQ(speech::shifted(x, 9), (std::vector<float>{0, 0, 0, 0}));
+}
+
+// A view is the clip shifted (by hand here) and its log-mel warped, through the same
+// standardiser, for the same subset of clips.
+TEST(SpeechData, ViewsShiftAndWarpTheClipBeforeItsFeatures) {
+  auto c = clips();
+  auto mel = std::make_shared<const audio::LogMel>();
+  speech::FeatureDataset d(c, mel, {2, 0});
+  auto st = std::make_shared<data::Standardizer>(data::Standardizer::fit(d));
+  speech::FeatureDataset s(c, mel, {2, 0});
+  s.set_standardizer(st);
+
+  // The identity view is the data set itself, bit for bit.
+  auto same = s.viewed({});
+  ASSERT_EQ(same->size(), 2);
+  FOCUS_EXPECT_CLOSE(same->get(1).x, s.get(1).x, 0.0f, 0.0f);
+
+  const std::vector<float> w = c->wave(2);
+  std::vector<float> later(w.size(), 0.0f);  // 50 ms = 800 samples later
+  for (size_t i = 800; i < w.size(); ++i) later[i] = w[i - 800];
+  auto moved = s.viewed({.shift = 0.05});
+  const data::Example e = moved->get(0);
+  EXPECT_EQ(e.label, 2);
+  FOCUS_EXPECT_CLOSE(e.x, (*st)((*mel)(later.data(), int64_t(later.size()))), 0.0f, 0.0f);
+  EXPECT_FALSE(test::all_close(e.x, s.get(0).x, 0.0f, 1e-3f));
+
+  auto both = s.viewed({.shift = 0.05, .warp = 1.1});
+  FOCUS_EXPECT_CLOSE(both->get(0).x, (*st)((*mel)(later.data(), int64_t(later.size()), 1.1)), 0.0f,
+                     0.0f);
+  // The original keeps its own features.
+  FOCUS_EXPECT_CLOSE(s.get(0).x, (*st)((*mel)(w.data(), int64_t(w.size()))), 0.0f, 0.0f);
+
+  test::expect_error([&] { s.viewed({.shift = 0.5}); }, {"view", "shift 0.5"});
+  test::expect_error([&] { s.viewed({.warp = 3.0}); }, {"view", "warp 3"});
+}
+
 TEST(SpeechData, AugmentationTransformIsDeterministic) {
   auto c = clips();
   auto mel = std::make_shared<const audio::LogMel>();

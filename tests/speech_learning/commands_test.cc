@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "focus/audio.h"
 #include "focus/image.h"
@@ -109,6 +110,36 @@ TEST(SpeechLearning, FourWordsFromSynthesisedVoicesAndPredict) {
   EXPECT_NEAR(double(ens_report.at("test").at("groups").at("flite").at("accuracy")), flite, 1e-9);
   EXPECT_NEAR(double(ens_report.at("validation").at("accuracy")), double(validation.at("accuracy")),
               1e-9);
+  // Test-time views. The identity view (0 ms, warp 1) is the plain evaluation, probability for
+  // probability.
+  const Result plain = run("eval " + out + " --threads 2 --probabilities " + out + "/plain.csv");
+  const Result identity = run("eval " + out + " --shifts 0 --warps 1 --threads 2 --probabilities " +
+                              out + "/identity.csv");
+  ASSERT_EQ(plain.status, 0) << plain.out;
+  ASSERT_EQ(identity.status, 0) << identity.out;
+  const auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string plain_csv = slurp(out + "/plain.csv");
+  EXPECT_GT(plain_csv.size(), 100u);
+  EXPECT_EQ(slurp(out + "/identity.csv"), plain_csv);
+  // Six views (three shifts by two warps): the report records them, and averaging over views of
+  // the kind training saw keeps the model's figures.
+  const Result views = run("eval " + out + " --shifts=-40,0,40 --warps 0.95,1.05 --report --out " +
+                           out + "/views --threads 2 --probabilities " + out + "/views.csv");
+  ASSERT_EQ(views.status, 0) << views.out;
+  EXPECT_NE(views.out.find("test-time views: 6 per example"), std::string::npos) << views.out;
+  EXPECT_NE(slurp(out + "/views.csv"), plain_csv);
+  std::ifstream views_file(out + "/views/report.json");
+  ASSERT_TRUE(views_file.good()) << views.out;
+  const nlohmann::json views_report = nlohmann::json::parse(views_file);
+  EXPECT_EQ(views_report.at("views").at("shifts_ms"), nlohmann::json::array({-40.0, 0.0, 40.0}));
+  EXPECT_EQ(views_report.at("views").at("warps"), nlohmann::json::array({0.95, 1.05}));
+  EXPECT_GT(double(views_report.at("test").at("groups").at("espeak-ng").at("accuracy")),
+            espeak - 0.1);
+  EXPECT_GT(double(views_report.at("test").at("groups").at("flite").at("accuracy")), flite - 0.1);
+
   const Result wrong = run("eval " + out + " --report --split validation");
   EXPECT_EQ(wrong.status, 1) << wrong.out;
   EXPECT_NE(wrong.out.find("--report is for the test split"), std::string::npos) << wrong.out;

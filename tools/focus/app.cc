@@ -34,14 +34,28 @@ Loaded load_model_dir(const std::string& dir, bool need_data) {
   return l;
 }
 
+std::vector<std::shared_ptr<const data::Dataset>> Task::views(const Loaded& model,
+                                                              const std::string&,
+                                                              const Views&) const {
+  throw config::ConfigError("test-time views (--shifts, --warps) are for speech models; " +
+                            model.dir + " is not one");
+}
+
+train::Evaluation evaluate_views(const Loaded& model, const std::string& split,
+                                 const Views& views) {
+  const auto data = model.splits.named(split);
+  FOCUS_CHECK(data != nullptr, model.dir, " has no ", split, " split loaded");
+  if (views.none()) return train::evaluate(*model.model, data);
+  std::vector<train::Evaluation> each;
+  for (const auto& view : model.task->views(model, split, views))
+    each.push_back(train::evaluate(*model.model, view));
+  return train::average(each);
+}
+
 train::Evaluation evaluate_members(const Report& r, const std::string& split) {
   FOCUS_CHECK(!r.members.empty(), "report: no model to evaluate");
   std::vector<train::Evaluation> each;
-  for (const Loaded* m : r.members) {
-    const auto data = m->splits.named(split);
-    FOCUS_CHECK(data != nullptr, "report: ", m->dir, " has no ", split, " split loaded");
-    each.push_back(train::evaluate(*m->model, data));
-  }
+  for (const Loaded* m : r.members) each.push_back(evaluate_views(*m, split, r.views));
   return each.size() == 1 ? each.front() : train::average(each);
 }
 

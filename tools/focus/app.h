@@ -31,8 +31,12 @@ struct Loaded {
 // need_data = false: only what predicting needs (splits.input), the data sets stay null.
 Loaded load_model_dir(const std::string& dir, bool need_data = true);
 
-// The members of r on one of their splits (Splits::named), each on its own data set,
-// their probabilities averaged when there are several.
+// A model on one of its splits (Splits::named), its probabilities averaged over the views when
+// there are any (Task::views).
+train::Evaluation evaluate_views(const Loaded& model, const std::string& split,
+                                 const Views& views = {});
+// The members of r on one of their splits, each on its own data set and through r.views, their
+// probabilities averaged when there are several.
 train::Evaluation evaluate_members(const Report& r, const std::string& split);
 // Writes `text` to path through path.tmp and a rename, so that a failed write never leaves a
 // half-written file in place of a good one.

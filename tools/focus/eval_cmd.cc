@@ -58,6 +58,17 @@ int eval_main(int argc, char** argv) {
                  "to this CSV file: example, label, then one column per class");
   app.add_option("--split", split, "test, validation or train")
       ->check(CLI::IsMember({"test", "validation", "train"}));
+  Views views;
+  app.add_option("--shifts", views.shifts_ms,
+                 "speech: test-time views: each clip heard moved by each of these milliseconds "
+                 "(e.g. -50,0,50; negative: earlier), its probabilities averaged over the views")
+      ->delimiter(',')
+      ->check(CLI::Range(-499.0, 499.0));
+  app.add_option("--warps", views.warps,
+                 "speech: test-time views with the frequency axis warped by these factors "
+                 "(e.g. 0.9,1,1.1; vocal tract length); with --shifts, every combination")
+      ->delimiter(',')
+      ->check(CLI::Range(0.5, 2.0));
   app.add_option("--threads", threads, "threads");
   try {
     app.parse(argc, argv);
@@ -113,8 +124,7 @@ int eval_main(int argc, char** argv) {
                      "is only meaningful if both read the same %s examples\n",
                      dir.c_str(), dirs.front().c_str(), split.c_str());
     }
-    auto data = l.splits.named(split);
-    members.push_back(train::evaluate(*l.model, data));
+    members.push_back(evaluate_views(l, split, views));
     if (dirs.size() > 1)
       std::printf("%s: %s accuracy %.2f%%, loss %.4f\n", dir.c_str(), split.c_str(),
                   100.0 * members.back().accuracy, members.back().loss);
@@ -123,9 +133,12 @@ int eval_main(int argc, char** argv) {
   const train::Evaluation ev = members.size() == 1 ? members.front() : train::average(members);
   if (members.size() > 1)
     std::printf("ensemble of %zu models (class probabilities averaged):\n", members.size());
+  if (!views.none())
+    std::printf("test-time views: %lld per example (probabilities averaged)\n",
+                (long long)views.count());
   print_confusion(ev, class_names);
   if (report) {
-    Report r{.test = ev, .dir = out.empty() ? dirs.front() : out};
+    Report r{.test = ev, .dir = out.empty() ? dirs.front() : out, .views = views};
     for (const Loaded& l : reported) r.members.push_back(&l);
     std::filesystem::create_directories(r.dir);
     task->report(r);

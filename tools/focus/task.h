@@ -3,6 +3,7 @@
 // Task in its own task_<name>.cc, listed once in tasks.cc.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,12 +51,24 @@ struct PredictOptions {
 
 struct Loaded;
 
+// Test-time views (focus eval --shifts/--warps): each example heard several fixed ways, every
+// combination of a shift and a warp, and the model's probabilities averaged over them. Empty lists:
+// the examples as they are.
+struct Views {
+  std::vector<double> shifts_ms, warps;
+  bool none() const { return shifts_ms.empty() && warps.empty(); }
+  int64_t count() const {
+    return int64_t(std::max<size_t>(1, shifts_ms.size()) * std::max<size_t>(1, warps.size()));
+  }
+};
+
 // What a task's report is made of: one trained model, or the members of an ensemble (same task,
 // same examples in the same order, each with its own preprocessing and so its own data sets).
 struct Report {
   std::vector<const Loaded*> members;  // at least one
   train::Evaluation test;              // of the test split; the members' probabilities averaged
   std::string dir;                     // where the report's files are written
+  Views views;                         // how test (and validation) examples were heard
 };
 
 class Task {
@@ -74,6 +87,11 @@ class Task {
   virtual void report(const Report& r) const {}
   // Whether report() can describe an ensemble. A report that draws one network's attention cannot.
   virtual bool reports_ensembles() const { return false; }
+  // One data set per view of `split` (the same examples in the same order), for evaluate_views.
+  // Called with views that are not none(); a task without test-time views refuses (ConfigError).
+  virtual std::vector<std::shared_ptr<const data::Dataset>> views(const Loaded& model,
+                                                                  const std::string& split,
+                                                                  const Views& v) const;
 };
 
 // The task a config names; an unknown name is a ConfigError listing the known ones.
