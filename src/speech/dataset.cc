@@ -47,7 +47,7 @@ data::Example FeatureDataset::get(int64_t i) const {
   // Computed outside the lock: two threads may both compute an example, with the same result.
   std::vector<float> wave = clips_->wave(clip);
   if (view_.shift != 0.0) wave = shifted(wave, std::lround(view_.shift * audio::kRate));
-  // warp 0 takes the unwarped path, bit for bit the features without a view.
+  // Warp 1 goes in as 0, the unwarped path: bit for bit the features without a view.
   Tensor f =
       features(wave, *mel_, norm_, standardizer_.get(), view_.warp != 1.0 ? view_.warp : 0.0);
   std::lock_guard<std::mutex> lock(mu_);
