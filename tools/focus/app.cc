@@ -47,8 +47,10 @@ train::Evaluation evaluate_views(const Loaded& model, const std::string& split,
   FOCUS_CHECK(data != nullptr, model.dir, " has no ", split, " split loaded");
   if (views.none()) return train::evaluate(*model.model, data);
   std::vector<train::Evaluation> each;
-  for (const auto& view : model.task->views(model, split, views))
+  for (auto& view : model.task->views(model, split, views)) {
     each.push_back(train::evaluate(*model.model, view));
+    view.reset();  // each view caches its features: keep one view's at a time, not all
+  }
   return train::average(each);
 }
 

@@ -3,7 +3,6 @@
 // Task in its own task_<name>.cc, listed once in tasks.cc.
 #pragma once
 
-#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,9 +56,12 @@ struct Loaded;
 struct Views {
   std::vector<double> shifts_ms, warps;
   bool none() const { return shifts_ms.empty() && warps.empty(); }
-  int64_t count() const {
-    return int64_t(std::max<size_t>(1, shifts_ms.size()) * std::max<size_t>(1, warps.size()));
+  // The lists as heard: an empty one is the identity (0 ms, warp 1).
+  std::vector<double> shifts_heard() const {
+    return shifts_ms.empty() ? std::vector{0.0} : shifts_ms;
   }
+  std::vector<double> warps_heard() const { return warps.empty() ? std::vector{1.0} : warps; }
+  int64_t count() const { return int64_t(shifts_heard().size() * warps_heard().size()); }
 };
 
 // What a task's report is made of: one trained model, or the members of an ensemble (same task,

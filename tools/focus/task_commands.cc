@@ -225,16 +225,15 @@ class CommandsTask : public Task {
 
   bool reports_ensembles() const override { return true; }
 
-  // Every shift with every warp; a missing list is the identity (0 ms, warp 1).
+  // Every shift with every warp.
   std::vector<std::shared_ptr<const data::Dataset>> views(const Loaded& l, const std::string& split,
                                                           const Views& v) const override {
     auto base = std::dynamic_pointer_cast<const speech::FeatureDataset>(l.splits.named(split));
     FOCUS_CHECK(base != nullptr, "commands: the ", split, " split is not a feature data set");
-    const std::vector<double> shifts = v.shifts_ms.empty() ? std::vector<double>{0.0} : v.shifts_ms;
-    const std::vector<double> warps = v.warps.empty() ? std::vector<double>{1.0} : v.warps;
     std::vector<std::shared_ptr<const data::Dataset>> out;
-    for (double ms : shifts)
-      for (double warp : warps) out.push_back(base->viewed({.shift = ms / 1000.0, .warp = warp}));
+    for (double ms : v.shifts_heard())
+      for (double warp : v.warps_heard())
+        out.push_back(base->viewed({.shift = ms / 1000.0, .warp = warp}));
     return out;
   }
 
@@ -343,9 +342,7 @@ class CommandsTask : public Task {
                           {"validation", validation}};
     if (r.members.size() > 1) out["members"] = member_dirs(r);
     if (!r.views.none())
-      out["views"] = {
-          {"shifts_ms", r.views.shifts_ms.empty() ? std::vector<double>{0.0} : r.views.shifts_ms},
-          {"warps", r.views.warps.empty() ? std::vector<double>{1.0} : r.views.warps}};
+      out["views"] = {{"shifts_ms", r.views.shifts_heard()}, {"warps", r.views.warps_heard()}};
     const std::string path = (fs::path(r.dir) / "report.json").string();
     write_text_atomic(path, out.dump(2) + "\n");
     std::printf("wrote %s\n", path.c_str());
