@@ -215,6 +215,52 @@ Transform random_flip(float p) {
   };
 }
 
+Transform random_erase(EraseOptions o) {
+  FOCUS_CHECK(o.p >= 0.0f && o.p <= 1.0f, "random_erase: p must be in [0, 1], got ", o.p);
+  FOCUS_CHECK(o.min_area > 0.0f && o.min_area <= o.max_area && o.max_area <= 1.0f,
+              "random_erase: expected 0 < min_area <= max_area <= 1, got ", o.min_area, " and ",
+              o.max_area);
+  FOCUS_CHECK(o.max_aspect >= 1.0f && std::isfinite(o.max_aspect),
+              "random_erase: max_aspect must be >= 1, got ", o.max_aspect);
+  return [o](const Tensor& x, Generator& gen) {
+    const Image im = image_of(x, "random_erase");
+    // A fixed number of counters per image, whatever is drawn, so that the images after this
+    // one see the same stream whether or not this one was erased.
+    constexpr int kTries = 10;
+    const uint64_t c = gen.advance(2 + 4 * kTries);
+    if (!(gen.uniform(c) < o.p)) return x;
+    const double log_aspect = std::log(double(o.max_aspect));
+    for (int t = 0; t < kTries; ++t) {
+      const uint64_t d = c + 2 + 4 * uint64_t(t);
+      const double area =
+          double(im.h * im.w) * (o.min_area + (o.max_area - o.min_area) * double(gen.uniform(d)));
+      const double aspect = std::exp(log_aspect * (2.0 * double(gen.uniform(d + 1)) - 1.0));
+      const auto eh = int64_t(std::lround(std::sqrt(area * aspect)));
+      const auto ew = int64_t(std::lround(std::sqrt(area / aspect)));
+      if (eh < 1 || ew < 1 || eh > im.h || ew > im.w) continue;
+      const auto y0 = int64_t(detail::below(gen.bits(d + 2), uint64_t(im.h - eh + 1)));
+      const auto x0 = int64_t(detail::below(gen.bits(d + 3), uint64_t(im.w - ew + 1)));
+      const Tensor src = x.contiguous();
+      Tensor out = make_tensor(x.shape());
+      float* o_ = out.data();  // [P,H,W]
+      std::memcpy(o_, src.data(), size_t(x.numel()) * sizeof(float));
+      // The noise has its own counters, seeded by one draw of this image's.
+      const Generator noise(gen.bits(c + 1));
+      uint64_t k = 0;
+      for (int64_t p = 0; p < im.planes; ++p)
+        for (int64_t y = y0; y < y0 + eh; ++y)
+          for (int64_t j = x0; j < x0 + ew; ++j, k += 2) {
+            // Box-Muller; 1 - u keeps the logarithm's argument in (0, 1].
+            const double u1 = 1.0 - double(noise.uniform(k)), u2 = double(noise.uniform(k + 1));
+            o_[(p * im.h + y) * im.w + j] =
+                float(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
+          }
+      return out;
+    }
+    return x;
+  };
+}
+
 Transform compose(std::vector<Transform> transforms) {
   return [ts = std::move(transforms)](const Tensor& x, Generator& gen) {
     Tensor y = x;

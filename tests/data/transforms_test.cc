@@ -134,6 +134,93 @@ TEST(Transforms, RandomFlip) {
   EXPECT_EQ(random_flip(1.0f)(t, gen).to_vector(), std::vector<float>({5, 3, 1, 6, 4, 2}));
 }
 
+// The erased pixels of one random_erase draw: a rectangle, the same on every plane.
+struct Erased {
+  int64_t y0 = -1, x0 = -1, h = 0, w = 0;
+  bool rectangle = true;
+};
+
+Erased erased_region(const Tensor& in, const Tensor& out, int64_t planes, int64_t H, int64_t W) {
+  const std::vector<float> a = in.to_vector(), b = out.to_vector();
+  Erased e;
+  int64_t y1 = -1, x1 = -1, count = 0;
+  for (int64_t y = 0; y < H; ++y)
+    for (int64_t x = 0; x < W; ++x)
+      if (a[size_t(y * W + x)] != b[size_t(y * W + x)]) {
+        if (e.y0 < 0 || y < e.y0) e.y0 = y;
+        if (e.x0 < 0 || x < e.x0) e.x0 = x;
+        y1 = std::max(y1, y), x1 = std::max(x1, x), ++count;
+      }
+  if (count == 0) return e;
+  e.h = y1 - e.y0 + 1, e.w = x1 - e.x0 + 1;
+  e.rectangle = count == e.h * e.w;
+  // Every plane changes at the same pixels.
+  for (int64_t p = 1; p < planes; ++p)
+    for (int64_t i = 0; i < H * W; ++i) {
+      const size_t k = size_t(p * H * W + i);
+      const bool in_rect = i / W >= e.y0 && i / W <= y1 && i % W >= e.x0 && i % W <= x1;
+      if ((a[k] != b[k]) != in_rect) e.rectangle = false;
+    }
+  return e;
+}
+
+TEST(Transforms, RandomErase) {
+  // Two planes of 28x28 at 1000 + index: no N(0, 1) draw lands on an original value.
+  const int64_t H = 28, W = 28;
+  std::vector<float> v(size_t(2 * H * W));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = 1000.0f + float(i);
+  const Tensor x = Tensor::from_vector(v, {2, H, W});
+
+  int erased = 0;
+  double noise_sum = 0, noise_sq = 0, noise_n = 0, area_sum = 0;
+  double min_area = 1, max_area = 0, min_aspect = 100, max_aspect = 0;
+  for (uint64_t seed = 0; seed < 2000; ++seed) {
+    Generator g(seed);
+    const Tensor out = random_erase({.p = 0.5f})(x, g);
+    EXPECT_EQ(g.offset(), 42u);  // a fixed number of counters, erased or not
+    ASSERT_EQ(out.shape(), x.shape());
+    const Erased e = erased_region(x, out, 2, H, W);
+    if (e.h == 0) continue;
+    ++erased;
+    ASSERT_TRUE(e.rectangle) << "seed " << seed;
+    const double area = double(e.h * e.w) / double(H * W), aspect = double(e.h) / double(e.w);
+    area_sum += area;
+    min_area = std::min(min_area, area), max_area = std::max(max_area, area);
+    min_aspect = std::min(min_aspect, aspect), max_aspect = std::max(max_aspect, aspect);
+    const std::vector<float> o = out.to_vector();
+    for (size_t i = 0; i < o.size(); ++i)
+      if (o[i] != v[i]) noise_sum += o[i], noise_sq += double(o[i]) * o[i], ++noise_n;
+  }
+  EXPECT_NEAR(erased, 1000, 100);
+  // Areas 0.02-0.4 of the image (rounding the sides moves them a little), mean near 0.21.
+  EXPECT_GE(min_area, 0.015);
+  EXPECT_LE(max_area, 0.45);
+  EXPECT_NEAR(area_sum / erased, 0.21, 0.02);
+  // Aspects reach both ends of [1/3.3, 3.3].
+  EXPECT_LT(min_aspect, 0.4);
+  EXPECT_GT(max_aspect, 2.5);
+  // The fill is N(0, 1).
+  const double mean = noise_sum / noise_n;
+  EXPECT_NEAR(mean, 0.0, 0.01);
+  EXPECT_NEAR(noise_sq / noise_n - mean * mean, 1.0, 0.02);
+
+  // The same generator state gives the same image; p = 0 leaves it alone.
+  Generator a(5), b(5), c(5);
+  EXPECT_EQ(random_erase({.p = 1.0f})(x, a).to_vector(),
+            random_erase({.p = 1.0f})(x, b).to_vector());
+  EXPECT_EQ(random_erase({.p = 0.0f})(x, c).to_vector(), v);
+  // A rectangle that can never fit leaves the image as it is.
+  const Tensor line = Tensor::from_vector({1, 2, 3, 4, 5, 6, 7, 8}, {1, 8});
+  Generator d(3);
+  EXPECT_EQ(
+      random_erase({.p = 1.0f, .min_area = 0.9f, .max_area = 1.0f, .max_aspect = 1.0f})(line, d)
+          .to_vector(),
+      line.to_vector());
+  EXPECT_THROW(random_erase({.p = 1.5f}), Error);
+  EXPECT_THROW(random_erase({.min_area = 0.5f, .max_area = 0.4f}), Error);
+  EXPECT_THROW(random_erase({.max_aspect = 0.5f}), Error);
+}
+
 TEST(Transforms, ComposeDrawsFreshNumbersPerTransform) {
   const Tensor x = image();
   Generator gen(8);

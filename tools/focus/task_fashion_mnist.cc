@@ -51,6 +51,8 @@ class FashionMnistTask : public Task {
     const int64_t n_test = r.integer("test", 0, 0, 10000);
     const int64_t crop_pad = r.integer("crop_pad", 2, 0, 14);
     const double flip = r.number("flip", 0.5, 0.0, 1.0);
+    const double erase = r.number("erase", 0.0, 0.0, 1.0);
+    const double erase_max_area = r.number("erase_max_area", 0.4, 0.02, 1.0);
     r.finish();
     if (n_train > 0 && validation > 0 && std::llround(validation * double(n_train)) < 10)
       throw config::ConfigError(detail::cat("config: data.validation ", validation,
@@ -91,6 +93,8 @@ class FashionMnistTask : public Task {
     std::vector<data::Transform> aug;
     if (crop_pad > 0) aug = {add(-background), data::random_crop(crop_pad), add(background)};
     if (flip > 0) aug.push_back(data::random_flip(float(flip)));
+    if (erase > 0)
+      aug.push_back(data::random_erase({.p = float(erase), .max_area = float(erase_max_area)}));
     if (!aug.empty()) s.augment = data::compose(aug);
     return s;
   }
