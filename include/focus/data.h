@@ -141,6 +141,13 @@ class TensorDataset : public Dataset {
 std::pair<std::vector<int64_t>, std::vector<int64_t>> split(
     int64_t n, float validation, uint64_t seed, const std::vector<int32_t>& labels = {});
 
+// Indices [0, n) split into (train, validation) for fold `fold` of k-fold cross-validation: every
+// index is in the validation split of exactly one of the k folds, chosen by seed. With labels
+// ([n]) the folds are stratified: each class is dealt round-robin over the folds after a seeded
+// shuffle, so fold sizes differ by at most one per class. Both lists are sorted.
+std::pair<std::vector<int64_t>, std::vector<int64_t>> kfold(
+    int64_t n, int64_t k, int64_t fold, uint64_t seed, const std::vector<int32_t>& labels = {});
+
 // A view of some indices of a dataset.
 class Subset : public Dataset {
  public:
@@ -178,6 +185,17 @@ Transform scale(float factor);  // f32 or i32 -> f32 x·factor; e.g. 1/255 maps 
 Transform random_crop(int64_t pad);
 Transform random_flip(float p = 0.5f);
 Transform random_shift(int64_t max_shift);
+// random_erase: with probability p, one rectangle of every plane is replaced by N(0, 1) noise
+// (standardised units: use it after the Standardizer). Its area is uniform in [min_area,
+// max_area] of the image and its aspect h/w log-uniform in [1/max_aspect, max_aspect]; a draw
+// that does not fit is drawn again, up to 10 times, then the image stays as it is (Zhong et al.
+// 2017, "Random Erasing Data Augmentation"; torchvision RandomErasing(value="random")).
+struct EraseOptions {
+  float p = 0.5f;
+  float min_area = 0.02f, max_area = 0.4f;
+  float max_aspect = 3.3f;
+};
+Transform random_erase(EraseOptions o = {});
 Transform compose(std::vector<Transform> transforms);  // applied in order; empty ones skipped
 
 }  // namespace focus::data

@@ -64,4 +64,30 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> split(int64_t n, float val
   return {std::move(train), std::move(val)};
 }
 
+std::pair<std::vector<int64_t>, std::vector<int64_t>> kfold(int64_t n, int64_t k, int64_t fold,
+                                                            uint64_t seed,
+                                                            const std::vector<int32_t>& labels) {
+  FOCUS_CHECK(n >= 0, "kfold: n must be >= 0, got ", n);
+  FOCUS_CHECK(k >= 2, "kfold: k must be >= 2, got ", k);
+  FOCUS_CHECK(fold >= 0 && fold < k, "kfold: fold must be in [0, ", k, "), got ", fold);
+  FOCUS_CHECK(labels.empty() || int64_t(labels.size()) == n, "kfold: ", labels.size(),
+              " labels given for n = ", n);
+  std::map<int64_t, std::vector<int64_t>> groups;
+  for (int64_t i = 0; i < n; ++i) groups[labels.empty() ? 0 : labels[size_t(i)]].push_back(i);
+  std::vector<int64_t> train, val;
+  // Each class's deal starts where the last one ended, so that the folds' total sizes also
+  // differ by at most one.
+  int64_t next = 0;
+  for (auto& [key, members] : groups) {
+    detail::shuffle(members, Generator(detail::mix64(detail::mix64(seed) ^ uint64_t(key))));
+    for (int64_t m : members) {
+      (next == fold ? val : train).push_back(m);
+      next = (next + 1) % k;
+    }
+  }
+  std::sort(train.begin(), train.end());
+  std::sort(val.begin(), val.end());
+  return {std::move(train), std::move(val)};
+}
+
 }  // namespace focus::data

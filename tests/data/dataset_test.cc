@@ -88,6 +88,50 @@ TEST(Split, Errors) {
   test::expect_error([] { split(10, 0.1f, 0, {1, 2}); }, {"split", "2 labels", "n = 10"});
 }
 
+TEST(KFold, EachIndexValidatedOnceStratifiedBalanced) {
+  std::vector<int32_t> labels;  // 61 of class 0, 29 of 1, 10 of 2
+  for (int c : {0, 1, 2})
+    for (int k = 0; k < (c == 0 ? 61 : c == 1 ? 29 : 10); ++k) labels.push_back(c);
+  const int64_t n = int64_t(labels.size()), k = 5;
+  std::vector<int> times_validated(size_t(n), 0);
+  std::set<std::vector<int64_t>> folds;
+  for (int64_t f = 0; f < k; ++f) {
+    auto [train, val] = kfold(n, k, f, 7, labels);
+    EXPECT_TRUE(std::is_sorted(train.begin(), train.end()));
+    EXPECT_TRUE(std::is_sorted(val.begin(), val.end()));
+    EXPECT_EQ(train.size() + val.size(), size_t(n));
+    EXPECT_TRUE(val.size() == 20u) << "fold " << f << ": " << val.size();  // 100 / 5, balanced
+    std::set<int64_t> t(train.begin(), train.end());
+    std::map<int32_t, int64_t> held;
+    for (int64_t i : val) {
+      EXPECT_EQ(t.count(i), 0u);
+      ++times_validated[size_t(i)];
+      ++held[labels[size_t(i)]];
+    }
+    // Stratified: each class's share differs from n_class / k by less than one.
+    EXPECT_NEAR(double(held[0]), 61.0 / 5, 1.0);
+    EXPECT_NEAR(double(held[1]), 29.0 / 5, 1.0);
+    EXPECT_EQ(held[2], 2);
+    EXPECT_EQ(kfold(n, k, f, 7, labels).second, val);  // reproducible
+    folds.insert(val);
+  }
+  for (int v : times_validated) EXPECT_EQ(v, 1);
+  EXPECT_EQ(folds.size(), size_t(k));
+  // Another seed deals other folds; not the first or last fifth in order.
+  EXPECT_NE(kfold(n, k, 0, 8, labels).second, kfold(n, k, 0, 7, labels).second);
+  const auto plain = kfold(100, 5, 0, 1).second;
+  EXPECT_EQ(plain.size(), 20u);
+  EXPECT_NE(plain.back(), 19);
+  EXPECT_NE(plain.front(), 80);
+}
+
+TEST(KFold, Errors) {
+  test::expect_error([] { kfold(10, 1, 0, 0); }, {"kfold", "k must be >= 2", "1"});
+  test::expect_error([] { kfold(10, 5, 5, 0); }, {"kfold", "[0, 5)", "5"});
+  test::expect_error([] { kfold(10, 5, -1, 0); }, {"kfold", "[0, 5)", "-1"});
+  test::expect_error([] { kfold(10, 5, 0, 0, {1, 2}); }, {"kfold", "2 labels", "n = 10"});
+}
+
 // x [N, 3, 4, 5] with channel c ~ N(mu_c, sd_c) far from 0, channel 2 constant.
 std::shared_ptr<TensorDataset> channels_dataset(int64_t n) {
   const float mu[3] = {100.0f, -3.0f, 7.0f}, sd[3] = {15.0f, 0.01f, 0.0f};

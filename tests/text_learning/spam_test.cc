@@ -297,3 +297,54 @@ TEST(Spam, EnsembleScriptTrainsSeedsAndReportsTheEnsemble) {
   EXPECT_NE(failing.out.find("lrate"), std::string::npos) << failing.out;
   if (!HasFailure()) fs::remove_all(dir);
 }
+
+// scripts/cross_validate.py trains K folds of one config: each fold validates on its own share of
+// the training and validation mails, together every one of them once, and the test split stays
+// the config's. Run again it trains nothing and pools the same figures. A fold out of range is a
+// config error.
+TEST(Spam, CrossValidationScoresEveryMailOnce) {
+  if (!fs::is_directory(corpus()))
+    GTEST_SKIP() << "no spam corpus at " << corpus() << " (scripts/fetch_spam.sh fetches it)";
+  const std::string dir = temp_dir("cv");
+  const std::string cfg = write_config(
+      dir,
+      {{"data", {{"limit", 300}, {"length", 48}, {"vocab", 600}, {"headers", "Subject,Links"}}},
+       {"model", {{"dim", 16}}},
+       {"train", {{"epochs", 1}}}});
+  const std::string script = "python3 " + std::string(FOCUS_SOURCE_DIR) +
+                             "/scripts/cross_validate.py --focus " + std::string(FOCUS_BINARY_DIR) +
+                             "/focus --folds 3 --jobs 2 ";
+  const auto& shell = ::focus::test::run_shell;
+  const std::string out = dir + "/cv";
+  const Result first = shell(script + cfg + " " + out);
+  ASSERT_EQ(first.status, 0) << first.out;
+  EXPECT_EQ(first.out.find("test"), std::string::npos) << first.out;  // blind to the test split
+  const nlohmann::json cv = nlohmann::json::parse(slurp(out + "/cv.json"));
+  int64_t validated = 0;
+  for (int f = 0; f < 3; ++f) {
+    const nlohmann::json d =
+        nlohmann::json::parse(slurp(out + "/fold" + std::to_string(f) + "/data.json"));
+    EXPECT_EQ(int64_t(d.at("mails")), 300);
+    EXPECT_EQ(int64_t(d.at("test")), 60);  // the config's test split, in every fold
+    EXPECT_EQ(int64_t(d.at("train")) + int64_t(d.at("validation")), 240);
+    EXPECT_NEAR(double(d.at("validation")), 80.0, 1.0);  // a third each
+    validated += int64_t(d.at("validation"));
+  }
+  EXPECT_EQ(validated, 240);
+  EXPECT_EQ(int64_t(cv.at("examples")), 240);
+  const double acc = cv.at("last").at("accuracy");
+  EXPECT_GT(acc, 0.0);
+  EXPECT_LE(acc, 1.0);
+  EXPECT_NE(first.out.find("cross-validation, last epoch"), std::string::npos) << first.out;
+
+  const Result again = shell(script + cfg + " " + out);
+  ASSERT_EQ(again.status, 0) << again.out;
+  EXPECT_NE(again.out.find("fold 2: trained already"), std::string::npos) << again.out;
+  EXPECT_EQ(nlohmann::json::parse(slurp(out + "/cv.json")).at("last"), cv.at("last"));
+
+  const Result bad = run("train --config " + cfg + " --out " + dir + "/bad --set data.folds=3 " +
+                         "--set data.fold=3");
+  EXPECT_EQ(bad.status, 1) << bad.out;  // a config error, before the corpus is read
+  EXPECT_NE(bad.out.find("data.fold 3 of data.folds 3"), std::string::npos) << bad.out;
+  if (!HasFailure()) fs::remove_all(dir);
+}

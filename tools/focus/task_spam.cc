@@ -127,6 +127,14 @@ class SpamTask : public Task {
     topt.seed = seed;
     topt.threads = num_threads();  // --threads bounds the tokenizer's fitting too
     const int64_t limit = r.integer("limit", 0, 0);
+    // k-fold cross-validation of training and validation mails (the test split stays as it is):
+    // with folds k >= 2, fold f validates and the other k - 1 train; data.validation is unused.
+    const int64_t folds = r.integer("folds", 0, 0, 100);
+    const int64_t fold = r.integer("fold", 0, 0, 99);
+    if (folds == 1 || (folds == 0 && fold != 0) || (folds >= 2 && fold >= folds))
+      throw config::ConfigError(detail::cat("config: data.fold ", fold, " of data.folds ", folds,
+                                            ": expected folds 0 (no cross-validation) or >= 2, "
+                                            "and 0 <= fold < folds"));
     const std::string tok_path = (fs::path(ctx.model_dir) / "tokenizer.model").string();
     r.finish();  // a typo fails now, not after parsing the corpus and fitting the tokenizer
 
@@ -176,7 +184,9 @@ class SpamTask : public Task {
     auto [rest, test] = data::split(n, test_frac, seed, labels);
     const std::vector<int32_t> rest_labels = pick(rest, labels);
     auto [train_in_rest, val_in_rest] =
-        data::split(int64_t(rest.size()), val_frac / (1.0f - test_frac), seed + 1, rest_labels);
+        folds >= 2 ? data::kfold(int64_t(rest.size()), folds, fold, seed + 1, rest_labels)
+                   : data::split(int64_t(rest.size()), val_frac / (1.0f - test_frac), seed + 1,
+                                 rest_labels);
     const std::vector<int64_t> train = pick(train_in_rest, rest), val = pick(val_in_rest, rest);
 
     // Parse every mail once; malformed ones are counted, never fatal.
