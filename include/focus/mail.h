@@ -24,6 +24,11 @@ struct Mail {
   std::string body;         // text/plain parts as they are, text/html parts reduced to text
   int64_t parts = 0;        // leaf MIME parts seen (1 for a plain mail)
   int64_t attachments = 0;  // non-text leaf parts (skipped)
+  // Hosts of the mail's web links, lower case, in order of first appearance, each once, at most
+  // kMaxLinks: href, src and action attributes of HTML parts, and http://, https://, ftp:// and
+  // www. links written in text parts.
+  std::vector<std::string> links;
+  static constexpr size_t kMaxLinks = 32;
   // Charsets iconv did not know: those parts were read as Latin-1.
   std::vector<std::string> unknown_charsets;
   // What was malformed, one short line each ("no blank line after the headers", "bad base64 in
@@ -35,8 +40,9 @@ struct Mail {
   std::string as_text() const;
   // The same with a chosen list of header lines, in the list's order, each "Name: value" with the
   // name as the list spells it. A name is a header (any case; the first one of that name),
-  // "mailer" (X-Mailer, else User-Agent) or "type" (the top-level content type without its
-  // parameters). Absent headers give no line; values are cut at kMaxHeaderBytes.
+  // "mailer" (X-Mailer, else User-Agent), "type" (the top-level content type without its
+  // parameters) or "links" (the hosts of `links`, separated by spaces). Absent headers give no
+  // line; values are cut at kMaxHeaderBytes.
   std::string as_text(const std::vector<std::string>& fields) const;
   static constexpr size_t kMaxHeaderBytes = 200;  // a To: of 300 recipients says it in 200
   // The value of the first header called `name` (any case), or nullptr.
@@ -90,7 +96,8 @@ bool is_valid_utf8(std::string_view s);
 
 // HTML to text: tags dropped (block tags become line breaks), <script>, <style> and comments
 // dropped with their content, character references (&amp; &#233; &#xE9; and the common named ones)
-// decoded, runs of white space collapsed.
-std::string html_to_text(std::string_view html);
+// decoded, runs of white space collapsed. With `links`, the values of href, src and action
+// attributes are appended to it, as written.
+std::string html_to_text(std::string_view html, std::vector<std::string>* links = nullptr);
 
 }  // namespace focus::data

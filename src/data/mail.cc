@@ -246,6 +246,51 @@ void append_text(std::string& out, const std::string& text) {
 }
 
 // Collects the text of `raw` (one MIME entity) into mail.body.
+// The host of a web link ("HTTP://Www.Example.com:80/x" -> "www.example.com"; "www.a.org/b" ->
+// "www.a.org"), or "" for anything else (relative links, mailto:, javascript:, "#top").
+std::string link_host(std::string_view url) {
+  url = trim(url);
+  size_t start;
+  if (istarts(url, "http://")) {
+    start = 7;
+  } else if (istarts(url, "https://")) {
+    start = 8;
+  } else if (istarts(url, "ftp://")) {
+    start = 6;
+  } else if (istarts(url, "www.")) {
+    start = 0;
+  } else {
+    return "";
+  }
+  size_t end = start;
+  while (end < url.size() && !space(url[end]) &&
+         std::strchr("/?#:\"'<>()[]{},;|\\", url[end]) == nullptr)
+    ++end;
+  std::string_view host = url.substr(start, end - start);
+  if (const size_t at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
+  while (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  return host.find('.') == std::string_view::npos ? "" : to_lower(host);
+}
+
+void add_link(std::vector<std::string>& links, std::string host) {
+  if (host.empty() || links.size() >= Mail::kMaxLinks) return;
+  if (std::find(links.begin(), links.end(), host) == links.end()) links.push_back(std::move(host));
+}
+
+// Links written out in plain text: http(s)://, ftp:// and www. at the start of a word.
+void scan_links(std::string_view text, std::vector<std::string>& links) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = lower(text[i]);
+    if (c != 'h' && c != 'f' && c != 'w') continue;
+    if (i > 0 && (std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '.'))
+      continue;
+    const std::string host = link_host(text.substr(i, 300));
+    if (host.empty()) continue;
+    add_link(links, host);
+    i += host.size();
+  }
+}
+
 void walk(std::string_view raw, Mail& mail, int depth, int max_depth, const std::string& where,
           const ContentType* default_type);
 
@@ -344,6 +389,7 @@ void walk(std::string_view raw, Mail& mail, int depth, int max_depth, const std:
     std::string text = sub.as_text();
     mail.parts += sub.parts;
     mail.attachments += sub.attachments;
+    for (auto& l : sub.links) add_link(mail.links, std::move(l));
     for (auto& p : sub.problems) mail.problems.push_back(where + ": " + p);
     for (auto& c : sub.unknown_charsets) mail.unknown_charsets.push_back(c);
     append_text(mail.body, text);
@@ -360,7 +406,51 @@ void walk(std::string_view raw, Mail& mail, int depth, int max_depth, const std:
   const std::string charset = ct.param("charset");
   std::string text = to_utf8(decoded, charset, &known);
   if (!known) mail.unknown_charsets.push_back(charset);
-  append_text(mail.body, html ? html_to_text(text) : collapse(text, true));
+  std::vector<std::string> urls;
+  if (html) {
+    append_text(mail.body, html_to_text(text, &urls));
+    for (const auto& u : urls) add_link(mail.links, link_host(u));
+  } else {
+    scan_links(text, mail.links);
+    append_text(mail.body, collapse(text, true));
+  }
+}
+
+// The values of href=, src= and action= attributes in the inside of one tag ("a href='x'").
+void collect_links(std::string_view tag, std::vector<std::string>& out) {
+  size_t i = 0;
+  while (i < tag.size()) {
+    // An attribute name, then optional "= value".
+    while (i < tag.size() && !std::isalpha(static_cast<unsigned char>(tag[i]))) {
+      if (tag[i] == '"' || tag[i] == '\'') {  // a stray quoted run: skip it whole
+        const size_t end = tag.find(tag[i], i + 1);
+        i = end == std::string_view::npos ? tag.size() : end + 1;
+        continue;
+      }
+      ++i;
+    }
+    const size_t name_start = i;
+    while (i < tag.size() && (std::isalnum(static_cast<unsigned char>(tag[i])) || tag[i] == '-'))
+      ++i;
+    const std::string_view name = tag.substr(name_start, i - name_start);
+    while (i < tag.size() && space(tag[i])) ++i;
+    if (i >= tag.size() || tag[i] != '=') continue;
+    ++i;
+    while (i < tag.size() && space(tag[i])) ++i;
+    std::string_view value;
+    if (i < tag.size() && (tag[i] == '"' || tag[i] == '\'')) {
+      const size_t end = tag.find(tag[i], i + 1);
+      const size_t stop = end == std::string_view::npos ? tag.size() : end;
+      value = tag.substr(i + 1, stop - i - 1);
+      i = stop + 1;
+    } else {
+      const size_t start = i;
+      while (i < tag.size() && !space(tag[i])) ++i;
+      value = tag.substr(start, i - start);
+    }
+    if (iequals(name, "href") || iequals(name, "src") || iequals(name, "action"))
+      out.emplace_back(value);
+  }
 }
 
 }  // namespace
@@ -597,7 +687,7 @@ std::string to_utf8(std::string_view bytes, std::string_view charset, bool* know
   return latin1_to_utf8(bytes);
 }
 
-std::string html_to_text(std::string_view s) {
+std::string html_to_text(std::string_view s, std::vector<std::string>* links) {
   std::string out;
   out.reserve(s.size() / 2);
   size_t i = 0;
@@ -644,6 +734,7 @@ std::string html_to_text(std::string_view s) {
       }
       ++k;
     }
+    if (links && !closing) collect_links(s.substr(j, k - j), *links);
     i = k < s.size() ? k + 1 : s.size();
     if (!closing && (name == "script" || name == "style")) {
       // Their content is not text; skip to the matching close tag (any case).
@@ -674,7 +765,7 @@ const std::string* Mail::header(std::string_view name) const {
 std::string Mail::as_text() const { return as_text(default_mail_fields()); }
 
 std::string Mail::as_text(const std::vector<std::string>& fields) const {
-  std::string t;
+  std::string t, links_line;
   for (const std::string& f : fields) {
     std::string_view v;
     if (iequals(f, "subject")) {
@@ -687,6 +778,9 @@ std::string Mail::as_text(const std::vector<std::string>& fields) const {
       v = mailer;
     } else if (iequals(f, "type")) {
       v = content_type;
+    } else if (iequals(f, "links")) {
+      for (const std::string& l : links) links_line += (links_line.empty() ? "" : " ") + l;
+      v = links_line;
     } else if (const std::string* h = header(f)) {
       v = *h;
     }

@@ -108,6 +108,48 @@ TEST(Mail, HtmlToText) {
   EXPECT_EQ(html_to_text("unclosed <!-- comment"), "unclosed");
 }
 
+TEST(Mail, LinkHosts) {
+  // HTML: href, src and action values as written, quoted or not, any attribute case.
+  std::vector<std::string> urls;
+  EXPECT_EQ(
+      html_to_text("<A HREF='http://A.example.com/x?y'>go</a><img src=http://img.example.net/p.gif "
+                   "alt=\"a > b\"><form action=\"/rel\"><p title=\"href=no\">t</p>",
+                   &urls),
+      "go\nt");  // <p> is a block
+  EXPECT_EQ(urls, std::vector<std::string>(
+                      {"http://A.example.com/x?y", "http://img.example.net/p.gif", "/rel"}));
+
+  // A whole mail: hosts of the HTML part and of links written in the text part, lower case, each
+  // once, in order; relative links, mailto: and dotless hosts give none.
+  Mail m = parse_mail(
+      "Subject: s\nContent-Type: multipart/mixed; boundary=\"B\"\n\n"
+      "--B\nContent-Type: text/plain\n\nsee https://user@Shop.Example.com:8080/a, www.deal.biz/x "
+      "and\n"
+      "(http://10.0.0.1/p) again HTTP://shop.example.com. no: xhttp://skip.me mailto:a@b.c\n"
+      "--B\nContent-Type: text/html\n\n<a href=\"http://click.spam.info/?id=1\">Buy</a>"
+      "<a href=\"#top\">top</a><a href=\"mailto:x@y.z\">m</a><a href=\"http://localhost/\">l</a>"
+      "<img src='HTTP://www.DEAL.biz/i.gif'>\n--B--\n");
+  EXPECT_TRUE(m.problems.empty()) << m.problems.front();
+  EXPECT_EQ(m.links, std::vector<std::string>(
+                         {"shop.example.com", "www.deal.biz", "10.0.0.1", "click.spam.info"}));
+  EXPECT_FALSE(contains(m.body, "click.spam.info"));  // the body text is as before
+  EXPECT_EQ(
+      m.as_text({"Subject", "Links"}),
+      "Subject: s\nLinks: shop.example.com www.deal.biz 10.0.0.1 click.spam.info\n\n" + m.body);
+  // No links, no line; at most kMaxLinks hosts.
+  EXPECT_EQ(parse_mail("Subject: s\n\nhi\n").as_text({"Links", "Subject"}), "Subject: s\n\nhi");
+  std::string many = "Subject: s\n\n";
+  for (int i = 0; i < 50; ++i) many += "http://h" + std::to_string(i) + ".example.org/ ";
+  const Mail big = parse_mail(many);
+  ASSERT_EQ(big.links.size(), Mail::kMaxLinks);
+  EXPECT_EQ(big.links.front(), "h0.example.org");
+  // A forwarded mail's links count as the mail's.
+  const Mail fwd = parse_mail(
+      "Subject: f\nContent-Type: message/rfc822\n\nSubject: inner\n\nat "
+      "http://inner.example.com/\n");
+  EXPECT_EQ(fwd.links, std::vector<std::string>({"inner.example.com"}));
+}
+
 TEST(Mail, EncodedWordHeaders) {
   Mail m = parse_mail(
       "Subject: =?ISO-8859-1?Q?Caf=E9_cr=E8me?= =?UTF-8?B?IQ==?= and more\n"
