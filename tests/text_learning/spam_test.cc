@@ -337,6 +337,12 @@ TEST(Spam, CrossValidationScoresEveryMailOnce) {
   EXPECT_LE(acc, 1.0);
   EXPECT_NE(first.out.find("cross-validation, last epoch"), std::string::npos) << first.out;
 
+  // The fold models read the same test split: their ensemble raises no note about data options.
+  const Result ens = run("eval " + out + "/fold0 " + out + "/fold1 " + out + "/fold2");
+  ASSERT_EQ(ens.status, 0) << ens.out;
+  EXPECT_NE(ens.out.find("ensemble of 3 models"), std::string::npos) << ens.out;
+  EXPECT_EQ(ens.out.find("other data options"), std::string::npos) << ens.out;
+
   const Result again = shell(script + cfg + " " + out);
   ASSERT_EQ(again.status, 0) << again.out;
   EXPECT_NE(again.out.find("fold 2: trained already"), std::string::npos) << again.out;

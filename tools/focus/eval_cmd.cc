@@ -116,6 +116,8 @@ int eval_main(int argc, char** argv) {
     if (dirs.size() > 1) {
       nlohmann::json options = l.config.value("data", nlohmann::json::object());
       options.erase("augment");  // training only
+      // The folds of a cross-validation differ in which mails validate, not in the test split.
+      if (split == "test") options.erase("fold");
       if (first_data.is_null())
         first_data = options;
       else if (options != first_data)
