@@ -40,6 +40,21 @@ Example Subset::get(int64_t i) const {
   return base_->get(indices_[size_t(i)]);
 }
 
+namespace {
+
+// Indices [0, n) by class (one group, everything, without labels), each group shuffled by its
+// own generator, so adding a class leaves the others' splits and folds unchanged.
+std::map<int64_t, std::vector<int64_t>> shuffled_classes(int64_t n, uint64_t seed,
+                                                         const std::vector<int32_t>& labels) {
+  std::map<int64_t, std::vector<int64_t>> groups;
+  for (int64_t i = 0; i < n; ++i) groups[labels.empty() ? 0 : labels[size_t(i)]].push_back(i);
+  for (auto& [key, members] : groups)
+    detail::shuffle(members, Generator(detail::mix64(detail::mix64(seed) ^ uint64_t(key))));
+  return groups;
+}
+
+}  // namespace
+
 std::pair<std::vector<int64_t>, std::vector<int64_t>> split(int64_t n, float validation,
                                                             uint64_t seed,
                                                             const std::vector<int32_t>& labels) {
@@ -48,13 +63,8 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> split(int64_t n, float val
               "split: the validation fraction must be in [0, 1), got ", validation);
   FOCUS_CHECK(labels.empty() || int64_t(labels.size()) == n, "split: ", labels.size(),
               " labels given for n = ", n);
-  // One group (everything) or one per class, each shuffled by its own generator, so adding a
-  // class leaves the others' splits unchanged.
-  std::map<int64_t, std::vector<int64_t>> groups;
-  for (int64_t i = 0; i < n; ++i) groups[labels.empty() ? 0 : labels[size_t(i)]].push_back(i);
   std::vector<int64_t> train, val;
-  for (auto& [key, members] : groups) {
-    detail::shuffle(members, Generator(detail::mix64(detail::mix64(seed) ^ uint64_t(key))));
+  for (const auto& [key, members] : shuffled_classes(n, seed, labels)) {
     const auto held = size_t(std::llround(double(validation) * double(members.size())));
     val.insert(val.end(), members.begin(), members.begin() + held);
     train.insert(train.end(), members.begin() + held, members.end());
@@ -72,14 +82,11 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> kfold(int64_t n, int64_t k
   FOCUS_CHECK(fold >= 0 && fold < k, "kfold: fold must be in [0, ", k, "), got ", fold);
   FOCUS_CHECK(labels.empty() || int64_t(labels.size()) == n, "kfold: ", labels.size(),
               " labels given for n = ", n);
-  std::map<int64_t, std::vector<int64_t>> groups;
-  for (int64_t i = 0; i < n; ++i) groups[labels.empty() ? 0 : labels[size_t(i)]].push_back(i);
   std::vector<int64_t> train, val;
   // Each class's deal starts where the last one ended, so that the folds' total sizes also
   // differ by at most one.
   int64_t next = 0;
-  for (auto& [key, members] : groups) {
-    detail::shuffle(members, Generator(detail::mix64(detail::mix64(seed) ^ uint64_t(key))));
+  for (const auto& [key, members] : shuffled_classes(n, seed, labels)) {
     for (int64_t m : members) {
       (next == fold ? val : train).push_back(m);
       next = (next + 1) % k;

@@ -245,7 +245,6 @@ void append_text(std::string& out, const std::string& text) {
   out += text;
 }
 
-// Collects the text of `raw` (one MIME entity) into mail.body.
 // The host of a web link ("HTTP://Www.Example.com:80/x" -> "www.example.com"; "www.a.org/b" ->
 // "www.a.org"), or "" for anything else (relative links, mailto:, javascript:, "#top").
 std::string link_host(std::string_view url) {
@@ -291,6 +290,7 @@ void scan_links(std::string_view text, std::vector<std::string>& links) {
   }
 }
 
+// Collects the text of `raw` (one MIME entity) into mail.body.
 void walk(std::string_view raw, Mail& mail, int depth, int max_depth, const std::string& where,
           const ContentType* default_type);
 
@@ -406,8 +406,8 @@ void walk(std::string_view raw, Mail& mail, int depth, int max_depth, const std:
   const std::string charset = ct.param("charset");
   std::string text = to_utf8(decoded, charset, &known);
   if (!known) mail.unknown_charsets.push_back(charset);
-  std::vector<std::string> urls;
   if (html) {
+    std::vector<std::string> urls;
     append_text(mail.body, html_to_text(text, &urls));
     for (const auto& u : urls) add_link(mail.links, link_host(u));
   } else {
