@@ -69,6 +69,7 @@ void add_noise(std::vector<float>& x, int colour, float snr_db, Generator& gen) 
 std::vector<float> time_stretch(const std::vector<float>& x, double factor) {
   FOCUS_CHECK(factor > 0.2 && factor < 5.0, "time_stretch: factor ", factor, " outside (0.2, 5)");
   constexpr int64_t kWindow = 400, kHop = 200, kTolerance = 80;  // 25 ms, 12.5 ms, 5 ms
+  constexpr int64_t kCandidates = 2 * kTolerance + 1;
   const int64_t n = int64_t(x.size());
   const int64_t n_out = int64_t(std::lround(double(n) / factor));
   std::vector<float> out(size_t(n_out + kWindow), 0.0f), norm(out.size(), 0.0f);
@@ -76,24 +77,37 @@ std::vector<float> time_stretch(const std::vector<float>& x, double factor) {
   for (int64_t i = 0; i < kWindow; ++i)
     win[size_t(i)] =
         float(0.5 - 0.5 * std::cos(2.0 * 3.14159265358979323846 * double(i) / kWindow));
-  auto at = [&](int64_t i) { return i >= 0 && i < n ? x[size_t(i)] : 0.0f; };
+  // x between zeros, so that no read needs a bounds check: sample j is xp[j + kTolerance]. Every
+  // read lies below the last nominal position + kTolerance + kWindow.
+  const int64_t last_nominal =
+      n_out > 0 ? int64_t(std::lround(double((n_out - 1) / kHop * kHop) * factor)) : 0;
+  std::vector<float> xp(size_t(kTolerance + std::max(n, last_nominal + kTolerance + kWindow)),
+                        0.0f);
+  std::copy(x.begin(), x.end(), xp.begin() + kTolerance);
+  const float* at = xp.data() + kTolerance;
+  std::vector<double> score(static_cast<size_t>(kCandidates));
   int64_t prev = 0;
   for (int64_t k = 0; k * kHop < n_out; ++k) {
     const int64_t nominal = int64_t(std::lround(double(k * kHop) * factor));
     int64_t pos = nominal;
     if (k > 0) {
       // WSOLA: the segment near `nominal` most like the natural continuation of the last one.
-      const int64_t natural = prev + kHop;
-      double best = -1e300;
-      for (int64_t delta = -kTolerance; delta <= kTolerance; ++delta) {
-        double c = 0.0;
-        for (int64_t i = 0; i < kWindow - kHop; i += 2)
-          c += double(at(natural + i)) * at(nominal + delta + i);
-        if (c > best) best = c, pos = nominal + delta;
+      // All candidate offsets advance together, so the inner loop vectorises while each score
+      // is still summed in the order of i (the scores, and so the choice, stay bit for bit).
+      const float* natural = at + prev + kHop;
+      const float* first = at + nominal - kTolerance;
+      std::fill(score.begin(), score.end(), 0.0);
+      for (int64_t i = 0; i < kWindow - kHop; i += 2) {
+        const double a = natural[i];
+        const float* b = first + i;
+        for (int64_t d = 0; d < kCandidates; ++d) score[size_t(d)] += a * b[d];
       }
+      double best = -1e300;
+      for (int64_t d = 0; d < kCandidates; ++d)
+        if (score[size_t(d)] > best) best = score[size_t(d)], pos = nominal - kTolerance + d;
     }
     for (int64_t i = 0; i < kWindow; ++i) {
-      out[size_t(k * kHop + i)] += win[size_t(i)] * at(pos + i);
+      out[size_t(k * kHop + i)] += win[size_t(i)] * at[pos + i];
       norm[size_t(k * kHop + i)] += win[size_t(i)];
     }
     prev = pos;
