@@ -38,7 +38,12 @@ struct FitOptions {
   // from the training labels, computed by fit()) or a list "1,3.5".
   std::vector<float> class_weights;
   bool balanced_weights = false;
-  float clip = 1.0f;       // global gradient norm; 0: off
+  float clip = 1.0f;  // global gradient norm; 0: off
+  // Decay of an exponential moving average of the weights, updated after every optimiser step
+  // (warm-started: min(ema, (1 + step) / (10 + step))). The average is what validation scores,
+  // early stopping watches and best.safetensors keeps; the raw weights are scored too, for the
+  // log. 0: off.
+  float ema = 0.0f;
   int64_t accumulate = 1;  // micro-batches per optimiser step
   int64_t patience =
       0;  // early stopping after this many epochs without a better validation accuracy; 0: off

@@ -1,10 +1,12 @@
 #include "focus/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "focus/attention.h"
@@ -93,6 +95,87 @@ nlohmann::json head_entropies(models::Classifier& model, const data::Dataset& da
   return out;
 }
 
+// The exponential moving average of a model's weights (FitOptions::ema), one shadow tensor per
+// parameter. Kept in last.safetensors as optimiser tensors "ema/<name>".
+class WeightAverage {
+ public:
+  WeightAverage(const nn::NamedTensors& params, float decay) : params_(params), decay_(decay) {
+    if (decay <= 0.0f) return;
+    autograd::NoGradGuard no_grad;
+    for (const auto& [name, p] : params) {
+      FOCUS_CHECK(p.dtype() == DType::f32 && p.is_contiguous(), "fit: train.ema needs contiguous ",
+                  "f32 parameters; ", name, " is not");
+      shadow_.push_back(p.detach().clone());
+    }
+  }
+  bool on() const { return !shadow_.empty(); }
+
+  // After optimiser step `step` (counted from 1). Warm-started as TensorFlow's
+  // ExponentialMovingAverage(num_updates): a plain decay of 0.999 would keep the random
+  // initialisation in the average for thousands of steps.
+  void update(int64_t step) {
+    const float d = float(std::min(double(decay_), double(step) / double(9 + step)));
+    for (size_t i = 0; i < shadow_.size(); ++i) {
+      float* s = shadow_[i].data();
+      const float* w = params_[i].second.data();
+      const int64_t n = shadow_[i].numel();
+      for (int64_t j = 0; j < n; ++j) s[j] = d * s[j] + (1.0f - d) * w[j];
+    }
+  }
+
+  // Exchanges the average and the model's weights; twice restores both.
+  void swap() {
+    for (size_t i = 0; i < shadow_.size(); ++i)
+      std::swap_ranges(shadow_[i].data(), shadow_[i].data() + shadow_[i].numel(),
+                       params_[i].second.data());
+  }
+
+  void save(std::map<std::string, Tensor>& out) const {
+    for (size_t i = 0; i < shadow_.size(); ++i) out["ema/" + params_[i].first] = shadow_[i];
+  }
+  // Takes the "ema/" entries out of a checkpoint's optimiser tensors.
+  void load(std::map<std::string, Tensor>& in, const std::string& path) {
+    bool any = false;
+    std::map<std::string, Tensor> saved;
+    for (auto it = in.begin(); it != in.end();)
+      if (it->first.rfind("ema/", 0) == 0) {
+        any = true;
+        saved.insert(*it);
+        it = in.erase(it);
+      } else {
+        ++it;
+      }
+    FOCUS_CHECK(any == on(), "fit: cannot resume from ", path, ": it was written with train.ema ",
+                any ? "on" : "off", " and the config now has it ", on() ? "on" : "off");
+    for (size_t i = 0; i < shadow_.size(); ++i) {
+      const std::string key = "ema/" + params_[i].first;
+      auto it = saved.find(key);
+      FOCUS_CHECK(it != saved.end(), "fit: cannot resume from ", path, ": no ", key);
+      FOCUS_CHECK(it->second.shape() == shadow_[i].shape(), "fit: cannot resume from ", path, ": ",
+                  key, " is ", it->second.shape(), ", the parameter ", shadow_[i].shape());
+      const Tensor t = it->second.contiguous();
+      std::copy(t.data(), t.data() + t.numel(), shadow_[i].data());
+    }
+  }
+
+ private:
+  nn::NamedTensors params_;  // handles sharing the model's storage
+  float decay_;
+  std::vector<Tensor> shadow_;
+};
+
+// Puts the average into the model for a scope (nothing when averaging is off).
+class AverageIn {
+ public:
+  explicit AverageIn(WeightAverage& a) : a_(a) { a_.swap(); }
+  ~AverageIn() { a_.swap(); }
+  AverageIn(const AverageIn&) = delete;
+  AverageIn& operator=(const AverageIn&) = delete;
+
+ private:
+  WeightAverage& a_;
+};
+
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -133,6 +216,7 @@ FitOptions fit_options(config::Reader& r) {
     }
   }
   o.clip = float(r.number("clip", o.clip, 0.0, 1e9));
+  o.ema = float(r.number("ema", o.ema, 0.0, 0.999999));
   o.accumulate = r.integer("accumulate", o.accumulate, 1, 1 << 16);
   o.patience = r.integer("patience", o.patience, 0, 1 << 20);
   o.log_every = r.integer("log_every", o.log_every, 1, 1 << 30);
@@ -210,6 +294,7 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
   const int64_t total_steps = opt.epochs * steps_per_epoch;
   const nn::NamedTensors params = model.named_parameters();
   auto optimizer = make_optimizer(opt, params);
+  WeightAverage average(params, opt.ema);
   auto schedule = make_schedule(opt, total_steps, steps_per_epoch);
   std::unique_ptr<optim::ReduceOnPlateau> plateau;
   if (opt.schedule == "plateau")
@@ -232,6 +317,7 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
     FOCUS_CHECK(writing, "fit: resume needs an output directory holding last.safetensors");
     Checkpoint ck = load_checkpoint(last_path);
     model.load_state_dict(ck.model);
+    average.load(ck.optimizer, last_path);
     optimizer->load(ck.optimizer);
     const nlohmann::json& s = ck.state;
     step = s.at("step"), epoch = s.at("epoch"), micro_in_epoch = s.at("micro_in_epoch");
@@ -246,10 +332,13 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
     log = std::make_unique<JsonlLog>((fs::path(opt.out_dir) / "log.jsonl").string(), opt.resume);
 
   auto clock = [&] { return earlier_seconds + seconds_since(start) - monitor_seconds; };
-  auto checkpoint = [&](const std::string& path) {
+  // with_average: the raw weights in the model, the average beside the optimiser's state (for
+  // last.safetensors, which resumes); else the model's current weights alone.
+  auto checkpoint = [&](const std::string& path, bool with_average) {
     Checkpoint ck;
     ck.model = model.state_dict();
     ck.optimizer = optimizer->state();
+    if (with_average) average.save(ck.optimizer);
     ck.state = {{"step", step},
                 {"epoch", epoch},
                 {"micro_in_epoch", micro_in_epoch},
@@ -309,6 +398,7 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
       optimizer->step();
       optimizer->zero_grad();
       ++step;
+      if (average.on()) average.update(step);
       micro_in_epoch = micro;
       const float accuracy = float(double(correct) / double(std::max<int64_t>(seen, 1)));
       if (opt.progress)
@@ -324,67 +414,87 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
                     {"grad_norm", grad_norm},
                     {"time", clock()}});
       if (writing && opt.checkpoint_every > 0 && step % opt.checkpoint_every == 0)
-        checkpoint(last_path);
+        checkpoint(last_path, true);
       if (opt.max_steps > 0 && step >= opt.max_steps) stop = true;
     }
     const bool epoch_done = micro >= micro_per_epoch;
     if (!epoch_done) break;  // stopped by max_steps inside the epoch; the last checkpoint stands
     micro_in_epoch = 0;
-    Evaluation val = evaluate(model, validation);
-    const bool better = result.best_epoch < 0 || val.accuracy > result.best_accuracy;
-    if (better) {
-      result.best_accuracy = val.accuracy;
-      result.best_epoch = epoch + 1;
-      bad_epochs = 0;
-    } else {
-      ++bad_epochs;
-    }
-    if (plateau) plateau_lr = plateau->observe(val.accuracy);
-    const double epoch_seconds = seconds_since(epoch_start);
-    Evaluation mon;
-    if (opt.monitor) {
-      const auto monitor_start = std::chrono::steady_clock::now();
-      mon = evaluate(model, opt.monitor);
-      monitor_seconds += seconds_since(monitor_start);
-    }
-    char summary[320];
-    int used = std::snprintf(
-        summary, sizeof summary,
-        "epoch %lld/%lld  train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%%s  %.1f s",
-        (long long)(epoch + 1), (long long)opt.epochs,
-        loss_sum / double(std::max<int64_t>(seen, 1)),
-        100.0 * double(correct) / double(std::max<int64_t>(seen, 1)), double(val.loss),
-        100.0 * double(val.accuracy), better ? " (best)" : "", epoch_seconds);
-    if (opt.monitor && used > 0 && size_t(used) < sizeof summary)
-      std::snprintf(summary + used, sizeof summary - size_t(used), "  monitor acc %.2f%%",
-                    100.0 * double(mon.accuracy));
-    if (opt.progress) progress.end_epoch(summary);
-    if (log)
-      log->write({{"kind", "epoch"},
-                  {"epoch", epoch + 1},
-                  {"step", step},
-                  {"train_loss", loss_sum / double(std::max<int64_t>(seen, 1))},
-                  {"train_accuracy", double(correct) / double(std::max<int64_t>(seen, 1))},
-                  {"val_loss", val.loss},
-                  {"val_accuracy", val.accuracy},
-                  {"lr", optimizer->lr()},
-                  {"grad_norm", grad_norm},
-                  {"time", clock()},
-                  {"samples_per_s", double(seen) / std::max(epoch_seconds, 1e-9)},
-                  {"attention_entropy", head_entropies(model, *validation)}});
-    if (log && opt.monitor)
-      log->write({{"kind", "monitor"},
-                  {"epoch", epoch + 1},
-                  {"step", step},
-                  {"time", clock()},
-                  {"monitor_loss", mon.loss},
-                  {"monitor_accuracy", mon.accuracy}});
-    const bool patience_out = opt.patience > 0 && bad_epochs >= opt.patience;
+    Evaluation raw_val;
+    if (average.on()) raw_val = evaluate(model, validation);
+    const bool patience_out = [&] {
+      // With train.ema, the average is what is validated, monitored, mapped and kept as best.
+      AverageIn averaged(average);
+      Evaluation val = evaluate(model, validation);
+      const bool better = result.best_epoch < 0 || val.accuracy > result.best_accuracy;
+      if (better) {
+        result.best_accuracy = val.accuracy;
+        result.best_epoch = epoch + 1;
+        bad_epochs = 0;
+      } else {
+        ++bad_epochs;
+      }
+      if (plateau) plateau_lr = plateau->observe(val.accuracy);
+      const double epoch_seconds = seconds_since(epoch_start);
+      Evaluation mon;
+      if (opt.monitor) {
+        const auto monitor_start = std::chrono::steady_clock::now();
+        mon = evaluate(model, opt.monitor);
+        monitor_seconds += seconds_since(monitor_start);
+      }
+      char summary[320];
+      int used = std::snprintf(
+          summary, sizeof summary,
+          "epoch %lld/%lld  train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%%s  %.1f s",
+          (long long)(epoch + 1), (long long)opt.epochs,
+          loss_sum / double(std::max<int64_t>(seen, 1)),
+          100.0 * double(correct) / double(std::max<int64_t>(seen, 1)), double(val.loss),
+          100.0 * double(val.accuracy), better ? " (best)" : "", epoch_seconds);
+      if (average.on() && used > 0 && size_t(used) < sizeof summary)
+        used += std::snprintf(summary + used, sizeof summary - size_t(used),
+                              "  raw weights val acc %.2f%%", 100.0 * double(raw_val.accuracy));
+      if (opt.monitor && used > 0 && size_t(used) < sizeof summary)
+        std::snprintf(summary + used, sizeof summary - size_t(used), "  monitor acc %.2f%%",
+                      100.0 * double(mon.accuracy));
+      if (opt.progress) progress.end_epoch(summary);
+      if (log) {
+        nlohmann::json record = {
+            {"kind", "epoch"},
+            {"epoch", epoch + 1},
+            {"step", step},
+            {"train_loss", loss_sum / double(std::max<int64_t>(seen, 1))},
+            {"train_accuracy", double(correct) / double(std::max<int64_t>(seen, 1))},
+            {"val_loss", val.loss},
+            {"val_accuracy", val.accuracy},
+            {"lr", optimizer->lr()},
+            {"grad_norm", grad_norm},
+            {"time", clock()},
+            {"samples_per_s", double(seen) / std::max(epoch_seconds, 1e-9)},
+            {"attention_entropy", head_entropies(model, *validation)}};
+        if (average.on()) {
+          record["raw_val_loss"] = raw_val.loss;
+          record["raw_val_accuracy"] = raw_val.accuracy;
+        }
+        log->write(record);
+      }
+      if (log && opt.monitor)
+        log->write({{"kind", "monitor"},
+                    {"epoch", epoch + 1},
+                    {"step", step},
+                    {"time", clock()},
+                    {"monitor_loss", mon.loss},
+                    {"monitor_accuracy", mon.accuracy}});
+      if (writing && better) {
+        epoch += 1;  // the checkpoint resumes at the next epoch
+        checkpoint(best_path, false);
+        epoch -= 1;
+      }
+      return opt.patience > 0 && bad_epochs >= opt.patience;
+    }();
     ++result.epochs_run;
     if (writing) {
-      epoch += 1;  // the checkpoint resumes at the next epoch
-      checkpoint(last_path);
-      if (better) checkpoint(best_path);
+      epoch += 1;
+      checkpoint(last_path, true);
       epoch -= 1;
     }
     if (patience_out) {
