@@ -145,21 +145,15 @@ TEST_F(EmaTest, BestCheckpointHoldsTheAverageAndTheLogScoresBoth) {
 
 TEST_F(EmaTest, ResumeThatTurnsItOnOrOffIsRefused) {
   auto m = model();
-  FitOptions o = options("run", 0.9f);
-  o.max_steps = 2;
-  fit(*m, train_, val_, o);
-  o.resume = true;
-  o.max_steps = 3;
-  o.ema = 0.0f;
-  test::expect_error([&] { fit(*m, train_, val_, o); }, {"resume", "train.ema", "on", "off"});
-
-  FitOptions p = options("plain", 0.0f);
-  p.max_steps = 2;
-  fit(*m, train_, val_, p);
-  p.resume = true;
-  p.max_steps = 3;
-  p.ema = 0.9f;
-  test::expect_error([&] { fit(*m, train_, val_, p); }, {"resume", "train.ema"});
+  for (const float written : {0.9f, 0.0f}) {
+    FitOptions o = options(written > 0 ? "on" : "off", written);
+    o.max_steps = 2;
+    fit(*m, train_, val_, o);
+    o.resume = true;
+    o.max_steps = 3;
+    o.ema = written > 0 ? 0.0f : 0.9f;
+    test::expect_error([&] { fit(*m, train_, val_, o); }, {"resume", "train.ema", "on", "off"});
+  }
 }
 
 TEST(EmaConfig, IsReadAndChecked) {
