@@ -40,7 +40,7 @@ struct FitOptions {
   bool balanced_weights = false;
   float clip = 1.0f;  // global gradient norm; 0: off
   // Decay of an exponential moving average of the weights, updated after every optimiser step
-  // (warm-started: min(ema, (1 + step) / (10 + step))). The average is what validation scores,
+  // (warm-started: min(ema, t / (9 + t)) at step t). The average is what validation scores,
   // early stopping watches and best.safetensors keeps; the raw weights are scored too, for the
   // log. 0: off.
   float ema = 0.0f;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "focus/attention.h"
@@ -422,75 +423,75 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
     micro_in_epoch = 0;
     Evaluation raw_val;
     if (average.on()) raw_val = evaluate(model, validation);
-    const bool patience_out = [&] {
-      // With train.ema, the average is what is validated, monitored, mapped and kept as best.
-      AverageIn averaged(average);
-      Evaluation val = evaluate(model, validation);
-      const bool better = result.best_epoch < 0 || val.accuracy > result.best_accuracy;
-      if (better) {
-        result.best_accuracy = val.accuracy;
-        result.best_epoch = epoch + 1;
-        bad_epochs = 0;
-      } else {
-        ++bad_epochs;
+    // With train.ema, the average is what is validated, monitored, mapped and kept as best; the
+    // raw weights go back into the model before last.safetensors.
+    std::optional<AverageIn> averaged(std::in_place, average);
+    Evaluation val = evaluate(model, validation);
+    const bool better = result.best_epoch < 0 || val.accuracy > result.best_accuracy;
+    if (better) {
+      result.best_accuracy = val.accuracy;
+      result.best_epoch = epoch + 1;
+      bad_epochs = 0;
+    } else {
+      ++bad_epochs;
+    }
+    if (plateau) plateau_lr = plateau->observe(val.accuracy);
+    const double epoch_seconds = seconds_since(epoch_start);
+    Evaluation mon;
+    if (opt.monitor) {
+      const auto monitor_start = std::chrono::steady_clock::now();
+      mon = evaluate(model, opt.monitor);
+      monitor_seconds += seconds_since(monitor_start);
+    }
+    char summary[320];
+    int used = std::snprintf(
+        summary, sizeof summary,
+        "epoch %lld/%lld  train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%%s  %.1f s",
+        (long long)(epoch + 1), (long long)opt.epochs,
+        loss_sum / double(std::max<int64_t>(seen, 1)),
+        100.0 * double(correct) / double(std::max<int64_t>(seen, 1)), double(val.loss),
+        100.0 * double(val.accuracy), better ? " (best)" : "", epoch_seconds);
+    if (average.on() && used > 0 && size_t(used) < sizeof summary)
+      used += std::snprintf(summary + used, sizeof summary - size_t(used),
+                            "  raw weights val acc %.2f%%", 100.0 * double(raw_val.accuracy));
+    if (opt.monitor && used > 0 && size_t(used) < sizeof summary)
+      std::snprintf(summary + used, sizeof summary - size_t(used), "  monitor acc %.2f%%",
+                    100.0 * double(mon.accuracy));
+    if (opt.progress) progress.end_epoch(summary);
+    if (log) {
+      nlohmann::json record = {
+          {"kind", "epoch"},
+          {"epoch", epoch + 1},
+          {"step", step},
+          {"train_loss", loss_sum / double(std::max<int64_t>(seen, 1))},
+          {"train_accuracy", double(correct) / double(std::max<int64_t>(seen, 1))},
+          {"val_loss", val.loss},
+          {"val_accuracy", val.accuracy},
+          {"lr", optimizer->lr()},
+          {"grad_norm", grad_norm},
+          {"time", clock()},
+          {"samples_per_s", double(seen) / std::max(epoch_seconds, 1e-9)},
+          {"attention_entropy", head_entropies(model, *validation)}};
+      if (average.on()) {
+        record["raw_val_loss"] = raw_val.loss;
+        record["raw_val_accuracy"] = raw_val.accuracy;
       }
-      if (plateau) plateau_lr = plateau->observe(val.accuracy);
-      const double epoch_seconds = seconds_since(epoch_start);
-      Evaluation mon;
-      if (opt.monitor) {
-        const auto monitor_start = std::chrono::steady_clock::now();
-        mon = evaluate(model, opt.monitor);
-        monitor_seconds += seconds_since(monitor_start);
-      }
-      char summary[320];
-      int used = std::snprintf(
-          summary, sizeof summary,
-          "epoch %lld/%lld  train loss %.4f acc %.2f%%  val loss %.4f acc %.2f%%%s  %.1f s",
-          (long long)(epoch + 1), (long long)opt.epochs,
-          loss_sum / double(std::max<int64_t>(seen, 1)),
-          100.0 * double(correct) / double(std::max<int64_t>(seen, 1)), double(val.loss),
-          100.0 * double(val.accuracy), better ? " (best)" : "", epoch_seconds);
-      if (average.on() && used > 0 && size_t(used) < sizeof summary)
-        used += std::snprintf(summary + used, sizeof summary - size_t(used),
-                              "  raw weights val acc %.2f%%", 100.0 * double(raw_val.accuracy));
-      if (opt.monitor && used > 0 && size_t(used) < sizeof summary)
-        std::snprintf(summary + used, sizeof summary - size_t(used), "  monitor acc %.2f%%",
-                      100.0 * double(mon.accuracy));
-      if (opt.progress) progress.end_epoch(summary);
-      if (log) {
-        nlohmann::json record = {
-            {"kind", "epoch"},
-            {"epoch", epoch + 1},
-            {"step", step},
-            {"train_loss", loss_sum / double(std::max<int64_t>(seen, 1))},
-            {"train_accuracy", double(correct) / double(std::max<int64_t>(seen, 1))},
-            {"val_loss", val.loss},
-            {"val_accuracy", val.accuracy},
-            {"lr", optimizer->lr()},
-            {"grad_norm", grad_norm},
-            {"time", clock()},
-            {"samples_per_s", double(seen) / std::max(epoch_seconds, 1e-9)},
-            {"attention_entropy", head_entropies(model, *validation)}};
-        if (average.on()) {
-          record["raw_val_loss"] = raw_val.loss;
-          record["raw_val_accuracy"] = raw_val.accuracy;
-        }
-        log->write(record);
-      }
-      if (log && opt.monitor)
-        log->write({{"kind", "monitor"},
-                    {"epoch", epoch + 1},
-                    {"step", step},
-                    {"time", clock()},
-                    {"monitor_loss", mon.loss},
-                    {"monitor_accuracy", mon.accuracy}});
-      if (writing && better) {
-        epoch += 1;  // the checkpoint resumes at the next epoch
-        checkpoint(best_path, false);
-        epoch -= 1;
-      }
-      return opt.patience > 0 && bad_epochs >= opt.patience;
-    }();
+      log->write(record);
+    }
+    if (log && opt.monitor)
+      log->write({{"kind", "monitor"},
+                  {"epoch", epoch + 1},
+                  {"step", step},
+                  {"time", clock()},
+                  {"monitor_loss", mon.loss},
+                  {"monitor_accuracy", mon.accuracy}});
+    if (writing && better) {
+      epoch += 1;  // the checkpoint resumes at the next epoch
+      checkpoint(best_path, false);
+      epoch -= 1;
+    }
+    const bool patience_out = opt.patience > 0 && bad_epochs >= opt.patience;
+    averaged.reset();
     ++result.epochs_run;
     if (writing) {
       epoch += 1;
