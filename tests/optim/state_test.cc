@@ -1,7 +1,6 @@
 // state()/load(): a resumed optimiser continues bit for bit; bad state is refused, naming the key.
 // Also the behaviours every optimiser shares: skipping parameters without a gradient, zero_grad,
 // and checks on construction.
-#include <cstdio>
 #include <functional>
 #include <memory>
 
@@ -40,10 +39,9 @@ void expect_resume_bit_identical(const Make& make, bool through_file) {
   run_steps(*a, f, 10, 20);
 
   if (through_file) {
-    const std::string path = ::testing::TempDir() + "focus_optim_state.safetensors";
-    io::save_safetensors(path, state);
-    state = io::load_safetensors(path).tensors;
-    std::remove(path.c_str());
+    const test::ScratchDir dir("optim_state");
+    io::save_safetensors(dir.file("state.safetensors"), state);
+    state = io::load_safetensors(dir.file("state.safetensors")).tensors;
   }
   auto b = make(copies(saved));
   b->load(state);

@@ -1,7 +1,6 @@
 // Sound files (fixtures written by scripts/gen_speech_fixtures.py with Python's wave module) and
 // the resampler, against the analytic signals they hold.
 #include <cmath>
-#include <filesystem>
 
 #include "focus/audio.h"
 #include "test_util.h"
@@ -84,8 +83,8 @@ TEST(Audio, ResamplerRemovesWhatTheLowerRateCannotHold) {
 }
 
 TEST(Audio, FlacRoundTrip) {
-  const std::string path =
-      (std::filesystem::path(::testing::TempDir()) / "focus_audio_test.flac").string();
+  const test::ScratchDir dir("audio");
+  const std::string path = dir.file("sine.flac");
   std::vector<float> x(8000);
   for (size_t i = 0; i < x.size(); ++i) x[i] = float(0.25 * std::sin(2 * kPi * 200 * i / 8000.0));
   audio::write_audio(path, x, 8000);
@@ -93,7 +92,6 @@ TEST(Audio, FlacRoundTrip) {
   EXPECT_EQ(s.rate, 8000);
   ASSERT_EQ(s.frames(), 8000);
   EXPECT_LT(sine_error(s.samples, 200, 8000, 0.25, 0), 1.0 / 32768 + 1e-6);
-  std::filesystem::remove(path);
 }
 
 TEST(Audio, BadFilesAreNamedErrors) {

@@ -83,9 +83,8 @@ TEST(Corpus, ClipsHoldSpeechAndSilenceHoldsNone) {
 }
 
 TEST(Corpus, CacheGivesTheSameClips) {
-  const std::string dir =
-      (std::filesystem::path(::testing::TempDir()) / "focus_speech_cache").string();
-  std::filesystem::remove_all(dir);
+  const test::ScratchDir scratch("speech_cache");
+  const std::string dir = scratch.str();
   speech::CorpusOptions o = tiny();
   o.cache_dir = dir;
   const speech::Corpus made = speech::make_corpus(o);
@@ -101,7 +100,6 @@ TEST(Corpus, CacheGivesTheSameClips) {
   const auto path = std::filesystem::path(dir) / made.key / "corpus.bin";
   std::filesystem::resize_file(path, 1000);
   test::expect_error([&] { speech::make_corpus(o); }, {"corpus.bin"});
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Corpus, FestivalVoicesSpeakInTrainingOnly) {

@@ -1,14 +1,34 @@
 #include "test_util.h"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 namespace focus::test {
 
 std::string fixture(const std::string& name) { return std::string(FOCUS_FIXTURES) + "/" + name; }
+
+ScratchDir::ScratchDir(const std::string& name) {
+  static std::atomic<int> count{0};
+  path_ = std::filesystem::path(::testing::TempDir()) /
+          ("focus_" + name + "_" + std::to_string(getpid()) + "_" + std::to_string(count++));
+  std::filesystem::remove_all(path_);
+  std::filesystem::create_directories(path_);
+}
+
+ScratchDir::~ScratchDir() {
+  if (::testing::Test::HasFailure()) {
+    std::fprintf(stderr, "kept for inspection: %s\n", path_.c_str());
+    return;
+  }
+  std::error_code ignored;  // a destructor must not throw; a leftover is only untidy
+  std::filesystem::remove_all(path_, ignored);
+}
 
 ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, float rtol,
                                      float atol) {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,6 +29,26 @@ void expect_error(const std::function<void()>& f, const std::vector<std::string>
   EXPECT_TRUE(::focus::test::all_close((actual), (expected), (rtol), (atol)))
 
 namespace focus::test {
+
+// A fresh, empty directory for one test's files, removed with everything in it when the object
+// goes, unless the running test has failed: then it stays for inspection and stderr says where.
+// Its name joins `name`, the process id and a count kept by the process, so that tests run at
+// once (a release and an ASan build, or ctest -j) never share one.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name);
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+  // path()/leaf, as a string for the APIs that take one.
+  std::string file(const std::string& leaf) const { return (path_ / leaf).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
 
 // A tensor of `shape` with values uniform in [lo, hi), reproducible from `seed`.
 Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1.0f, float hi = 1.0f);

@@ -2,13 +2,13 @@
 // reserved ids, survives save/load bit for bit, and maps pieces back to byte ranges of the text.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "focus/error.h"
 #include "focus/tokenizer.h"
+#include "test_util.h"
 
 using focus::data::Tokenizer;
 
@@ -61,15 +61,13 @@ TEST(Tokenizer, RoundTrip) {
 
 TEST(Tokenizer, SaveLoadGivesTheSameIds) {
   const Tokenizer& tok = tokenizer();
-  const auto dir = std::filesystem::temp_directory_path() / "focus_tokenizer_test";
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / "tokenizer.model").string();
+  const focus::test::ScratchDir dir("tokenizer");
+  const std::string path = dir.file("tokenizer.model");
   tok.save(path);
   Tokenizer back = Tokenizer::load(path);
   const std::string text = "click here to unsubscribe from the project release report";
   EXPECT_EQ(back.encode(text), tok.encode(text));
   EXPECT_EQ(back.bytes(), tok.bytes());
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Tokenizer, TrainingIsDeterministic) {
@@ -99,9 +97,9 @@ TEST(Tokenizer, PiecesCoverTheirWords) {
 }
 
 TEST(Tokenizer, BadModelFileIsAnError) {
-  const auto path = std::filesystem::temp_directory_path() / "focus_bad_tokenizer.model";
+  const focus::test::ScratchDir dir("tokenizer_bad");
+  const std::string path = dir.file("bad.model");
   { std::ofstream(path) << "not a model"; }
-  EXPECT_THROW(Tokenizer::load(path.string()), focus::Error);
+  EXPECT_THROW(Tokenizer::load(path), focus::Error);
   EXPECT_THROW(Tokenizer::load("/nonexistent/tokenizer.model"), focus::Error);
-  std::filesystem::remove(path);
 }

@@ -1,8 +1,6 @@
 // The spam filter end to end through the CLI: a short training run on a stratified subset of the
 // SpamAssassin corpus learns well above the majority class, predict prints a label and a
 // probability, the attention view is escaped HTML, and bad input is a one-line error.
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -32,14 +30,6 @@ std::string slurp(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string temp_dir(const std::string& name) {
-  const fs::path d =
-      fs::path(::testing::TempDir()) / ("focus_spam_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
 }
 
 void check_learned(const std::string& dir_, const Result& train_) {
@@ -241,7 +231,8 @@ std::string write_config(const std::string& dir, const nlohmann::json& patch = n
 TEST(Spam, LearnsWellAboveTheMajorityClassAndPredicts) {
   if (!fs::is_directory(corpus()))
     GTEST_SKIP() << "no spam corpus at " << corpus() << " (scripts/fetch_spam.sh fetches it)";
-  const std::string dir = temp_dir("learn");
+  const ::focus::test::ScratchDir scratch("spam_learn");
+  const std::string dir = scratch.str();
   const std::string cfg = write_config(dir);
   // One thread: this model is too small to gain from two, and a busy machine punishes two.
   const Result train =
@@ -252,7 +243,6 @@ TEST(Spam, LearnsWellAboveTheMajorityClassAndPredicts) {
   check_predict(dir);
   check_corpus_mail(dir);
   check_bad_input(dir);
-  fs::remove_all(dir);
 }
 
 // scripts/train_ensemble.sh trains seeds 1..N of one config side by side and writes their
@@ -260,7 +250,8 @@ TEST(Spam, LearnsWellAboveTheMajorityClassAndPredicts) {
 TEST(Spam, EnsembleScriptTrainsSeedsAndReportsTheEnsemble) {
   if (!fs::is_directory(corpus()))
     GTEST_SKIP() << "no spam corpus at " << corpus() << " (scripts/fetch_spam.sh fetches it)";
-  const std::string dir = temp_dir("ensemble");
+  const ::focus::test::ScratchDir scratch("spam_ensemble");
+  const std::string dir = scratch.str();
   // Smaller than the learning test's: this checks the script, not how well a model learns.
   const std::string cfg = write_config(
       dir, {{"data", {{"limit", 500}, {"length", 64}, {"vocab", 800}, {"headers", "Subject,From"}}},
@@ -295,7 +286,6 @@ TEST(Spam, EnsembleScriptTrainsSeedsAndReportsTheEnsemble) {
   EXPECT_NE(failing.status, 0) << failing.out;
   EXPECT_NE(failing.out.find("seed 1: training failed"), std::string::npos) << failing.out;
   EXPECT_NE(failing.out.find("lrate"), std::string::npos) << failing.out;
-  if (!HasFailure()) fs::remove_all(dir);
 }
 
 // scripts/cross_validate.py trains K folds of one config: each fold validates on its own share of
@@ -305,7 +295,8 @@ TEST(Spam, EnsembleScriptTrainsSeedsAndReportsTheEnsemble) {
 TEST(Spam, CrossValidationScoresEveryMailOnce) {
   if (!fs::is_directory(corpus()))
     GTEST_SKIP() << "no spam corpus at " << corpus() << " (scripts/fetch_spam.sh fetches it)";
-  const std::string dir = temp_dir("cv");
+  const ::focus::test::ScratchDir scratch("spam_cv");
+  const std::string dir = scratch.str();
   const std::string cfg = write_config(
       dir,
       {{"data", {{"limit", 300}, {"length", 48}, {"vocab", 600}, {"headers", "Subject,Links"}}},
@@ -352,5 +343,4 @@ TEST(Spam, CrossValidationScoresEveryMailOnce) {
                          "--set data.fold=3");
   EXPECT_EQ(bad.status, 1) << bad.out;  // a config error, before the corpus is read
   EXPECT_NE(bad.out.find("data.fold 3 of data.folds 3"), std::string::npos) << bad.out;
-  if (!HasFailure()) fs::remove_all(dir);
 }

@@ -1,6 +1,5 @@
 #include <signal.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -23,21 +22,12 @@ using test::expect_error;
 
 class CheckpointTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("focus_ckpt_" + std::to_string(getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return dir_.file(name); }
 
   // Names of the entries in the test's directory: a failed save must leave no temporary file.
   std::vector<std::string> listing() const {
     std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
+    for (const auto& e : fs::directory_iterator(dir_.path())) names.push_back(e.path().filename());
     std::sort(names.begin(), names.end());
     return names;
   }
@@ -95,7 +85,7 @@ class CheckpointTest : public ::testing::Test {
     EXPECT_EQ(got.state, want.state) << got.state.dump() << "\nvs\n" << want.state.dump();
   }
 
-  fs::path dir_;
+  test::ScratchDir dir_{"ckpt"};
 };
 
 TEST_F(CheckpointTest, RoundTripsModelOptimizerAndNestedState) {

@@ -1,7 +1,5 @@
 // train.ema: the exponential moving average of the weights follows its recursion step by step,
 // resumes bit for bit, is what best.safetensors keeps, and a resume that changes it is refused.
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -19,15 +17,6 @@ namespace fs = std::filesystem;
 
 class EmaTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("focus_ema_" + std::to_string(getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   static std::unique_ptr<models::SequenceClassifier> model() {
     Generator gen(3);
     return std::make_unique<models::SequenceClassifier>(
@@ -43,14 +32,14 @@ class EmaTest : public ::testing::Test {
     o.ema = ema;
     o.checkpoint_every = 1;
     o.progress = false;
-    o.out_dir = (dir_ / out).string();
+    o.out_dir = dir_.file(out);
     return o;
   }
   std::shared_ptr<tasks::ArgmaxPosition> train_ =
       std::make_shared<tasks::ArgmaxPosition>(96, 6, 16, 1);
   std::shared_ptr<tasks::ArgmaxPosition> val_ =
       std::make_shared<tasks::ArgmaxPosition>(32, 6, 16, 2);
-  fs::path dir_;
+  test::ScratchDir dir_{"ema"};
 };
 
 std::map<std::string, Tensor> averaged(const Checkpoint& ck) {
@@ -100,8 +89,8 @@ TEST_F(EmaTest, FollowsItsRecursionStepByStepAndResumesBitIdentically) {
   FitOptions o = options("straight", kDecay);
   o.max_steps = steps;
   fit(*m2, train_, val_, o);
-  const Checkpoint a = load_checkpoint((dir_ / "stepwise" / "last.safetensors").string());
-  const Checkpoint b = load_checkpoint((dir_ / "straight" / "last.safetensors").string());
+  const Checkpoint a = load_checkpoint(dir_.file("stepwise/last.safetensors"));
+  const Checkpoint b = load_checkpoint(dir_.file("straight/last.safetensors"));
   for (const auto& [name, t] : a.model) EXPECT_EQ(t.to_vector(), b.model.at(name).to_vector());
   for (const auto& [name, t] : a.optimizer)
     EXPECT_EQ(t.to_vector(), b.optimizer.at(name).to_vector()) << name;

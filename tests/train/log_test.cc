@@ -1,7 +1,4 @@
-#include <unistd.h>
-
 #include <cmath>
-#include <filesystem>
 #include <fstream>
 
 #include "focus/train.h"
@@ -10,20 +7,11 @@
 namespace focus::train {
 namespace {
 
-namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 class JsonlLogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("focus_log_" + std::to_string(getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return dir_.file(name); }
 
   static std::vector<std::string> lines(const std::string& p) {
     std::ifstream f(p);
@@ -32,7 +20,7 @@ class JsonlLogTest : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
+  test::ScratchDir dir_{"log"};
 };
 
 TEST_F(JsonlLogTest, OneCompactRecordPerLineReadableWhileOpen) {
@@ -106,7 +94,7 @@ TEST_F(JsonlLogTest, MovesKeepTheFile) {
 TEST_F(JsonlLogTest, ErrorsNameThePath) {
   const std::string p = path("missing/dir/log.jsonl");
   test::expect_error([&] { JsonlLog log(p); }, {p, "cannot open", "No such file"});
-  test::expect_error([&] { JsonlLog log(dir_.string()); }, {dir_.string(), "cannot open"});
+  test::expect_error([&] { JsonlLog log(dir_.str()); }, {dir_.str(), "cannot open"});
   JsonlLog closed;
   test::expect_error([&] { closed.write({{"a", 1}}); }, {"not open"});
 }

@@ -41,13 +41,8 @@ class PyTorchRead : public ::testing::Test {
         run(std::string(kPython) + " -c 'import numpy' >/dev/null 2>&1").first == 0;
     if (!has_numpy) GTEST_SKIP() << kPython << " cannot import numpy";
     ASSERT_TRUE(fs::exists(script())) << script();
-    dir_ = fs::path(::testing::TempDir()) / ("focus_pytorch_read_" + std::to_string(getpid()));
-    fs::create_directories(dir_);
   }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  fs::path dir_;
+  test::ScratchDir dir_{"pytorch_read"};
 };
 
 void expect_values(const json& got, const std::map<std::string, Tensor>& want) {
@@ -76,7 +71,7 @@ TEST_F(PyTorchRead, ScriptReadsTheRightValues) {
              {"config", {{"model", {{"kind", "vit"}, {"dim", 64}}}, {"lr", 3e-3}}},
              {"rng", {{"state", 18446744073709551615ull}}},
              {"name", "r\u00e9sum\u00e9"}};
-  const std::string p = (dir_ / "ck.safetensors").string();
+  const std::string p = dir_.file("ck.safetensors");
   save_checkpoint(p, c);
 
   const auto [rc, out] = run(std::string(kPython) + " " + script() + " --json '" + p + "'");
@@ -96,7 +91,7 @@ TEST_F(PyTorchRead, ScriptReadsTheRightValues) {
 }
 
 TEST_F(PyTorchRead, ScriptRefusesAPlainFile) {
-  const std::string p = (dir_ / "not_a_checkpoint.safetensors").string();
+  const std::string p = dir_.file("not_a_checkpoint.safetensors");
   std::FILE* f = std::fopen(p.c_str(), "wb");
   ASSERT_NE(f, nullptr);
   std::fputs("hello", f);

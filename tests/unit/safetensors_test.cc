@@ -17,16 +17,7 @@ namespace fs = std::filesystem;
 
 class Safetensors : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("focus_safetensors_" + std::to_string(getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return dir_.file(name); }
 
   // A file with the given length field, header text and data bytes, for the malformed cases.
   std::string write_raw(const std::string& name, uint64_t header_len, const std::string& header,
@@ -46,7 +37,7 @@ class Safetensors : public ::testing::Test {
     return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
   }
 
-  fs::path dir_;
+  test::ScratchDir dir_{"safetensors"};
 };
 
 TEST_F(Safetensors, RoundTripsRanksDtypesAndMetadata) {
@@ -252,7 +243,7 @@ TEST_F(Safetensors, FailedSaveLeavesThePreviousFileIntact) {
   TensorFile f = load_safetensors(p);
   EXPECT_EQ(f.at("w").to_vector(), std::vector<float>({1, 2, 3}));
   EXPECT_EQ(f.metadata.at("step"), "1");
-  for (const auto& e : fs::directory_iterator(dir_))
+  for (const auto& e : fs::directory_iterator(dir_.path()))
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
 }
 

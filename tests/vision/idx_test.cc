@@ -2,8 +2,6 @@
 // Fashion-MNIST (checked against numpy's reading of the same files).
 #include <zlib.h>
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -18,10 +16,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Files the cases write, in one directory for the process, removed when it exits.
 std::string temp_path(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("focus_idx_test_" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return (dir / name).string();
+  static const test::ScratchDir dir("idx");
+  return dir.file(name);
 }
 
 std::vector<uint8_t> header(uint8_t type, const std::vector<uint32_t>& dims) {

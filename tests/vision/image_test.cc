@@ -1,7 +1,5 @@
 // PNG/JPEG decoding, grey conversion and resizing (focus/image.h) against PIL, which wrote the
 // images and what it decodes and resizes them to (scripts/gen_image_fixtures.py).
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -88,15 +86,13 @@ TEST(Image, ResizeToTheSameSizeIsTheIdentity) {
 }
 
 TEST(Image, PngRoundTrip) {
-  const std::string p =
-      (fs::temp_directory_path() / ("focus_image_test_" + std::to_string(getpid()) + ".png"))
-          .string();
+  const test::ScratchDir tmp("image_png");
+  const std::string p = tmp.file("round_trip.png");
   for (const char* name : {"rgb_23x37.png", "grey_20x16.png", "rgba_13x19.png"}) {
     const Image src = read_image(dir() + "/" + name);
     write_png(p, src);
     EXPECT_EQ(max_diff(read_image(p), src), 0) << name;
   }
-  fs::remove(p);
 }
 
 TEST(Image, TensorsAreChwInUnitRange) {
@@ -108,8 +104,8 @@ TEST(Image, TensorsAreChwInUnitRange) {
 }
 
 TEST(Image, BadFilesAreOneLineErrorsNamingTheFile) {
-  const fs::path tmp = fs::temp_directory_path() / ("focus_image_bad_" + std::to_string(getpid()));
-  fs::create_directories(tmp);
+  const test::ScratchDir scratch("image_bad");
+  const fs::path& tmp = scratch.path();
   auto write = [&](const std::string& name, const std::string& bytes) {
     std::ofstream((tmp / name).string(), std::ios::binary) << bytes;
     return (tmp / name).string();
@@ -139,7 +135,6 @@ TEST(Image, BadFilesAreOneLineErrorsNamingTheFile) {
       EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
     }
   }
-  fs::remove_all(tmp);
 }
 
 }  // namespace
