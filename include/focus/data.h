@@ -160,6 +160,21 @@ class Subset : public Dataset {
   std::vector<int64_t> indices_;
 };
 
+// A fixed view of a dataset: `transform` applied to each example as get() returns it, with the
+// generator of example_seed(seed, 0, index), so example i is the same at every call (a test-time
+// view, such as the mirrored test images). Labels are the base's.
+class Mapped : public Dataset {
+ public:
+  Mapped(std::shared_ptr<const Dataset> base, Transform transform, uint64_t seed = 0);
+  int64_t size() const override { return base_->size(); }
+  Example get(int64_t i) const override;
+
+ private:
+  std::shared_ptr<const Dataset> base_;
+  Transform transform_;
+  uint64_t seed_;
+};
+
 // ---- transforms --------------------------------------------------------------------------------
 
 // Per-channel statistics (channel = axis 0 of an example; every feature of a rank-1 example),

@@ -40,6 +40,20 @@ Example Subset::get(int64_t i) const {
   return base_->get(indices_[size_t(i)]);
 }
 
+Mapped::Mapped(std::shared_ptr<const Dataset> base, Transform transform, uint64_t seed)
+    : base_(std::move(base)), transform_(std::move(transform)), seed_(seed) {
+  FOCUS_CHECK(base_ != nullptr, "mapped: no base dataset given");
+  FOCUS_CHECK(transform_ != nullptr, "mapped: no transform given");
+}
+
+Example Mapped::get(int64_t i) const {
+  FOCUS_CHECK(i >= 0 && i < size(), "mapped: index ", i, " outside [0, ", size(), ")");
+  Example e = base_->get(i);
+  Generator gen(example_seed(seed_, 0, i));
+  e.x = transform_(e.x, gen);
+  return e;
+}
+
 namespace {
 
 // Indices [0, n) by class (one group, everything, without labels), each group shuffled by its

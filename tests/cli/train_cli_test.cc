@@ -23,14 +23,6 @@ const std::string kFocus = std::string(FOCUS_BINARY_DIR) + "/focus";
 using Result = ::focus::test::CliResult;
 const auto& run = ::focus::test::run_cli;
 
-std::string temp_dir(const std::string& name) {
-  const fs::path d =
-      fs::path(::testing::TempDir()) / ("focus_cli_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
-
 std::string write_config(const std::string& dir, const std::string& text) {
   const std::string path = dir + "/config.in.json";
   std::ofstream(path) << text;
@@ -44,7 +36,8 @@ const char* kSmall = R"({
 })";
 
 TEST(Cli, KillAndResumeIsBitIdentical) {
-  const std::string a = temp_dir("straight"), b = temp_dir("killed");
+  const test::ScratchDir dir_a("cli_straight"), dir_b("cli_killed");
+  const std::string a = dir_a.str(), b = dir_b.str();
   const std::string cfg = write_config(a, kSmall);
   Result straight = run("train --quiet --threads 1 --config " + cfg + " --out " + a);
   ASSERT_EQ(straight.status, 0) << straight.out;
@@ -93,7 +86,8 @@ TEST(Cli, KillAndResumeIsBitIdentical) {
 // benchmarks. It must never steer training: the weights and the final test accuracy equal a run
 // without it, and its evaluation time is left out of the log's clock.
 TEST(Cli, MonitorTestLogsEveryEpochAndChangesNothing) {
-  const std::string a = temp_dir("plain"), b = temp_dir("monitored");
+  const test::ScratchDir dir_a("cli_plain"), dir_b("cli_monitored");
+  const std::string a = dir_a.str(), b = dir_b.str();
   const std::string cfg = write_config(a, kSmall);
   Result plain = run("train --quiet --threads 1 --config " + cfg + " --out " + a);
   ASSERT_EQ(plain.status, 0) << plain.out;
@@ -146,7 +140,8 @@ TEST(Cli, MonitorTestLogsEveryEpochAndChangesNothing) {
 }
 
 TEST(Cli, UnknownConfigKeyIsAUsageError) {
-  const std::string d = temp_dir("badkey");
+  const test::ScratchDir dir("cli_badkey");
+  const std::string d = dir.str();
   Result r = run("train --quiet --config " + write_config(d, R"({"train": {"lrate": 0.1}})") +
                  " --out " + d);
   EXPECT_EQ(r.status, 1) << r.out;
@@ -164,7 +159,8 @@ TEST(Cli, UnknownConfigKeyIsAUsageError) {
 // A task checks its keys before it loads anything: a typo is a usage error (exit 1) even when the
 // data would have failed to load (exit 2).
 TEST(Cli, DataKeyTypoFailsBeforeLoading) {
-  const std::string d = temp_dir("typo");
+  const test::ScratchDir dir("cli_typo");
+  const std::string d = dir.str();
   const std::string cfg = write_config(d, R"({
     "data": {"task": "fashion_mnist", "dir": "/nonexistent/fashion", "crop_pda": 2},
     "model": {"kind": "vit", "patch": 7, "dim": 16, "depth": 1, "heads": 2}
@@ -188,7 +184,8 @@ TEST(Cli, MissingFilesAreDataErrors) {
 }
 
 TEST(Cli, TruncatedCheckpointIsAClearErrorAndResumeRefuses) {
-  const std::string d = temp_dir("trunc");
+  const test::ScratchDir dir("cli_trunc");
+  const std::string d = dir.str();
   const std::string cfg = write_config(d, kSmall);
   ASSERT_EQ(
       run("train --quiet --threads 1 --config " + cfg + " --out " + d + " --set train.epochs=1")
@@ -207,12 +204,15 @@ TEST(Cli, TruncatedCheckpointIsAClearErrorAndResumeRefuses) {
   Result ens = run("eval " + d + " " + d + " --report --out " + d + "/ensemble");
   EXPECT_EQ(ens.status, 1) << ens.out;
   EXPECT_NE(ens.out.find("report describes one model"), std::string::npos) << ens.out;
-  // Test-time views are for speech models; a warp outside 0.5..2 is a usage error.
-  Result views = run("eval " + d + " --shifts -40,40");
-  EXPECT_EQ(views.status, 1) << views.out;
-  EXPECT_NE(views.out.find("test-time views (--shifts, --warps) are for speech models"),
-            std::string::npos)
-      << views.out;
+  // Test-time views are for speech and image models; a warp outside 0.5..2 is a usage error.
+  for (const char* view : {" --shifts -40,40", " --mirror"}) {
+    Result views = run("eval " + d + view);
+    EXPECT_EQ(views.status, 1) << views.out;
+    EXPECT_NE(views.out.find("(--shifts, --warps: speech; --mirror: images) do not apply to " + d +
+                             ", a model of task 'argmax_position'"),
+              std::string::npos)
+        << views.out;
+  }
   Result warp = run("eval " + d + " --warps 0.9,3");
   EXPECT_EQ(warp.status, 1) << warp.out;
   EXPECT_NE(warp.out.find("--warps"), std::string::npos) << warp.out;

@@ -1,4 +1,4 @@
-// TensorDataset, Subset, split and Standardizer.
+// TensorDataset, Subset, Mapped, split and Standardizer.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -37,6 +37,35 @@ TEST(Subset, MapsIndices) {
   EXPECT_EQ(sub.get(2).label, 2);
   test::expect_error([&] { sub.get(3); }, {"subset", "index 3", "[0, 3)"});
   test::expect_error([&] { Subset(base, {1, 5}); }, {"subset", "index 5", "[0, 5)"});
+}
+
+TEST(Mapped, MirroredImagesAndAFixedDrawPerExample) {
+  // Two 1x2x3 images: pixel (y, x) of image n is 10n + 3y + x.
+  auto base = std::make_shared<TensorDataset>(Tensor::arange(12).reshape({2, 1, 2, 3}),
+                                              std::vector<int32_t>{5, 6});
+  Mapped mirrored(base, random_flip(1.0f));
+  ASSERT_EQ(mirrored.size(), 2);
+  EXPECT_EQ(mirrored.get(1).x.to_vector(), std::vector<float>({8, 7, 6, 11, 10, 9}));
+  EXPECT_EQ(mirrored.get(1).x.shape(), Shape({1, 2, 3}));
+  EXPECT_EQ(mirrored.get(1).label, 6);
+  EXPECT_EQ(base->get(1).x.to_vector(), std::vector<float>({6, 7, 8, 9, 10, 11}));  // untouched
+
+  // A random transform draws from example_seed(seed, 0, i): the same at every call, as the
+  // loader's epoch 0 would draw it.
+  const Transform noise = [](const Tensor& x, Generator& gen) {
+    return x + gen.uniform(gen.advance(1));
+  };
+  Mapped noisy(base, noise, 7);
+  EXPECT_EQ(noisy.get(0).x.to_vector(), noisy.get(0).x.to_vector());
+  for (int64_t i : {0, 1}) {
+    Generator g(example_seed(7, 0, i));
+    EXPECT_EQ(noisy.get(i).x.to_vector()[0], float(6 * i) + g.uniform(g.advance(1))) << i;
+  }
+  EXPECT_NE(noisy.get(0).x.to_vector()[0], Mapped(base, noise, 8).get(0).x.to_vector()[0]);
+
+  test::expect_error([&] { mirrored.get(2); }, {"mapped", "index 2", "[0, 2)"});
+  test::expect_error([&] { Mapped(nullptr, noise); }, {"mapped", "no base"});
+  test::expect_error([&] { Mapped(base, nullptr); }, {"mapped", "no transform"});
 }
 
 TEST(Split, DisjointCompleteReproducible) {

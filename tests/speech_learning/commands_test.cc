@@ -1,8 +1,6 @@
 // The commands task end to end through the CLI: a short training run on four words learns (test
 // accuracy on held-out espeak-ng voices and on flite's voices above a bar), and `focus predict`
 // names the word in a sound file and draws where the model listened.
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -22,20 +20,13 @@ namespace fs = std::filesystem;
 using Result = ::focus::test::CliResult;
 const auto& run = ::focus::test::run_cli;
 
-std::string temp_dir(const std::string& name) {
-  const fs::path d =
-      fs::path(::testing::TempDir()) / ("focus_speech_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
-
 const std::string kData = std::string(" --config ") + FOCUS_SPEECH_CONFIG +
                           " --set data.cache=" + FOCUS_SPEECH_CACHE + " --threads 2 --quiet";
 
 TEST(SpeechLearning, FourWordsFromSynthesisedVoicesAndPredict) {
   const auto start = std::chrono::steady_clock::now();
-  const std::string out = temp_dir("train");
+  const test::ScratchDir scratch("speech_train");
+  const std::string out = scratch.str();
   const Result r = run("train" + kData + " --out " + out);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out.find("speech: synthesised"), std::string::npos)
@@ -139,6 +130,9 @@ TEST(SpeechLearning, FourWordsFromSynthesisedVoicesAndPredict) {
   EXPECT_GT(double(views_report.at("test").at("groups").at("espeak-ng").at("accuracy")),
             espeak - 0.1);
   EXPECT_GT(double(views_report.at("test").at("groups").at("flite").at("accuracy")), flite - 0.1);
+  const Result mirror = run("eval " + out + " --mirror");
+  EXPECT_EQ(mirror.status, 1) << mirror.out;
+  EXPECT_NE(mirror.out.find("--mirror is for image models"), std::string::npos) << mirror.out;
 
   const Result wrong = run("eval " + out + " --report --split validation");
   EXPECT_EQ(wrong.status, 1) << wrong.out;
@@ -186,7 +180,6 @@ TEST(SpeechLearning, FourWordsFromSynthesisedVoicesAndPredict) {
       run("predict " + out + " " + std::string(FOCUS_FIXTURES) + "/speech/truncated.wav");
   EXPECT_EQ(bad.status, 2) << bad.out;
   EXPECT_NE(bad.out.find("truncated.wav is truncated"), std::string::npos) << bad.out;
-  fs::remove_all(out);
 }
 
 std::string read_bytes(const std::string& path) {
@@ -197,7 +190,8 @@ std::string read_bytes(const std::string& path) {
 TEST(SpeechLearning, AugmentedTrainingIsDeterministic) {
   // Same seed and threads: the same bits, augmentation (drawn per example in the loader's thread)
   // included.
-  const std::string a = temp_dir("det_a"), b = temp_dir("det_b");
+  const test::ScratchDir scratch_a("speech_det"), scratch_b("speech_det");
+  const std::string a = scratch_a.str(), b = scratch_b.str();
   const std::string args =
       "train" + kData +
       " --epochs 1 --set data.augment.enabled=true --set data.augment.reverb_p=0.5"
@@ -213,12 +207,11 @@ TEST(SpeechLearning, AugmentedTrainingIsDeterministic) {
                     cb = read_bytes(b + "/last.safetensors");
   ASSERT_GT(ca.size(), 1000u);
   EXPECT_TRUE(ca == cb) << "two runs with the same seed differ";
-  fs::remove_all(a);
-  fs::remove_all(b);
 }
 
 TEST(SpeechLearning, ConfigMistakesAreOneLineErrors) {
-  const std::string out = temp_dir("bad");
+  const test::ScratchDir scratch("speech_bad");
+  const std::string out = scratch.str();
   Result r = run("train" + kData + " --out " + out + " --set data.words=yes,banana");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("'banana' is not a command word"), std::string::npos) << r.out;
@@ -231,7 +224,6 @@ TEST(SpeechLearning, ConfigMistakesAreOneLineErrors) {
   r = run("train" + kData + " --out " + out + " --set model.kernel=4");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("model.kernel 4 must be odd"), std::string::npos) << r.out;
-  fs::remove_all(out);
 }
 
 }  // namespace

@@ -1,13 +1,14 @@
 // Fashion-MNIST end to end through the focus command line: a ViT trained briefly on a slice of
 // the real data clears a bar on the official test images; training writes its reports; predict
 // reads PNG and JPEG files a user might give it; bad files are one-line errors.
-#include <unistd.h>
-
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "focus/attention.h"
 #include "focus/config.h"
@@ -44,12 +45,6 @@ class FashionMnist : public ::testing::Test {
     std::ifstream status(dir_ + "/train.status"), out(dir_ + "/train.out");
     status >> train_.status;
     train_.out.assign(std::istreambuf_iterator<char>(out), std::istreambuf_iterator<char>());
-    scratch_ =
-        (fs::path(::testing::TempDir()) / ("focus_fmnist_" + std::to_string(getpid()))).string();
-    fs::create_directories(scratch_);
-  }
-  static void TearDownTestSuite() {
-    if (!scratch_.empty()) fs::remove_all(scratch_);
   }
   void SetUp() override {
     if (dir_.empty()) GTEST_SKIP() << "no Fashion-MNIST at " << data::fashion_mnist_dir();
@@ -70,7 +65,7 @@ class FashionMnist : public ::testing::Test {
 
   static inline std::string dir_;
   static inline Result train_;
-  static inline std::string scratch_;  // files the cases write
+  test::ScratchDir scratch_{"fmnist"};  // files the case writes
 };
 
 TEST_F(FashionMnist, ASliceTrainedBrieflyClearsTheBar) {
@@ -139,6 +134,84 @@ TEST_F(FashionMnist, AttentionRowsAreProbabilities) {
   }
 }
 
+// The class probabilities of a `focus eval --probabilities` CSV, one row per example.
+std::vector<std::vector<double>> read_probabilities(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<double>> rows;
+  std::string line;
+  std::getline(in, line);  // example,label,<class>...
+  while (std::getline(in, line)) {
+    std::stringstream cells(line);
+    std::string cell;
+    std::getline(cells, cell, ',');
+    std::getline(cells, cell, ',');
+    rows.emplace_back();
+    while (std::getline(cells, cell, ',')) rows.back().push_back(std::stod(cell));
+  }
+  return rows;
+}
+
+// focus eval --mirror: a test image's probabilities are the mean of the model's on the image and
+// on its mirror image, both computed here through the library for every official test image. Rows
+// of the CSV are found among those by their plain probabilities, so the test does not restate how
+// the task draws its test subset.
+TEST_F(FashionMnist, MirrorViewAveragesEachImageAndItsMirrorImage) {
+  const std::string plain_csv = scratch_.file("plain.csv"),
+                    mirror_csv = scratch_.file("mirror.csv");
+  const Result plain = run("eval " + model() + " --threads 1 --probabilities " + plain_csv);
+  const Result mirror =
+      run("eval " + model() + " --mirror --threads 1 --probabilities " + mirror_csv);
+  ASSERT_EQ(plain.status, 0) << plain.out;
+  ASSERT_EQ(mirror.status, 0) << mirror.out;
+  EXPECT_NE(mirror.out.find("test-time views: 2 per example"), std::string::npos) << mirror.out;
+  // The slice trains without data.flip.
+  EXPECT_NE(mirror.out.find("trained without data.flip"), std::string::npos) << mirror.out;
+  const auto p = read_probabilities(plain_csv), m = read_probabilities(mirror_csv);
+  ASSERT_EQ(p.size(), 1000u);
+  ASSERT_EQ(m.size(), p.size());
+
+  const auto net = load();
+  const data::FashionMnist fm = data::read_fashion_mnist();
+  const nlohmann::json pre = config::load(model() + "/preprocess.json");
+  const auto images = fm.test->normalised(pre.at("mean"), pre.at("stddev"));
+  const int64_t n = images->size(), chunk = 500;
+  std::vector<float> as_is(size_t(n * 10)), mirrored(size_t(n * 10));  // [n, 10] probabilities
+  autograd::NoGradGuard no_grad;
+  for (int64_t start = 0; start < n; start += chunk) {
+    Tensor x = Tensor::empty({chunk, 1, 28, 28}), xm = Tensor::empty({chunk, 1, 28, 28});
+    for (int64_t b = 0; b < chunk; ++b) {
+      const Tensor e = images->get(start + b).x.contiguous();
+      for (int64_t y = 0; y < 28; ++y)
+        for (int64_t c = 0; c < 28; ++c) {
+          x.data()[b * 784 + y * 28 + c] = e.data()[y * 28 + c];
+          xm.data()[b * 784 + y * 28 + c] = e.data()[y * 28 + 27 - c];
+        }
+    }
+    const Tensor pa = softmax((*net)(x)).contiguous(), pm = softmax((*net)(xm)).contiguous();
+    std::copy(pa.data(), pa.data() + chunk * 10, as_is.begin() + start * 10);
+    std::copy(pm.data(), pm.data() + chunk * 10, mirrored.begin() + start * 10);
+  }
+  int differ = 0;
+  for (size_t r = 0; r < 50; ++r) {
+    ASSERT_EQ(p[r].size(), 10u);
+    int64_t best = -1;
+    double best_dist = 1e9;
+    for (int64_t j = 0; j < n; ++j) {
+      double d = 0;
+      for (int64_t c = 0; c < 10; ++c)
+        d = std::max(d, std::abs(as_is[size_t(j * 10 + c)] - p[r][size_t(c)]));
+      if (d < best_dist) best_dist = d, best = j;
+    }
+    ASSERT_LT(best_dist, 1e-5) << "row " << r << " matches no test image";
+    for (int64_t c = 0; c < 10; ++c) {
+      const double want = 0.5 * (as_is[size_t(best * 10 + c)] + mirrored[size_t(best * 10 + c)]);
+      EXPECT_NEAR(m[r][size_t(c)], want, 1e-5) << "row " << r << " class " << c;
+    }
+    differ += std::abs(m[r][0] - p[r][0]) > 1e-4;
+  }
+  EXPECT_GT(differ, 10);  // the mirror view is not the plain one
+}
+
 // A test image as a user might have it: upscaled, in colour.
 Image user_image() {
   const data::FashionMnist fm = data::read_fashion_mnist();
@@ -157,7 +230,7 @@ std::vector<double> probabilities(const std::string& out) {
 }
 
 TEST_F(FashionMnist, PredictsAPngAndWritesTheOverlay) {
-  const std::string png = scratch_ + "/boot.png", overlay = scratch_ + "/boot_attention.png";
+  const std::string png = scratch_.file("boot.png"), overlay = scratch_.file("boot_attention.png");
   write_png(png, user_image());
   const Result r = run("predict " + model() + " " + png + " --top 10 --attention " + overlay);
   ASSERT_EQ(r.status, 0) << r.out;
@@ -188,12 +261,12 @@ TEST_F(FashionMnist, PredictsAJpegWithALightBackground) {
 }
 
 TEST_F(FashionMnist, BadImagesAreOneLineErrorsWithExitCode2) {
-  const std::string bad = scratch_ + "/bad.png", cut = scratch_ + "/cut.png";
+  const std::string bad = scratch_.file("bad.png"), cut = scratch_.file("cut.png");
   std::ofstream(bad) << "this is not an image";
-  write_png(scratch_ + "/full.png", user_image());
-  fs::copy_file(scratch_ + "/full.png", cut);
+  write_png(scratch_.file("full.png"), user_image());
+  fs::copy_file(scratch_.file("full.png"), cut);
   fs::resize_file(cut, fs::file_size(cut) / 2);
-  for (const std::string& file : {bad, cut, scratch_ + "/missing.jpg"}) {
+  for (const std::string& file : {bad, cut, scratch_.file("missing.jpg")}) {
     const Result r = run("predict " + model() + " " + file);
     EXPECT_EQ(r.status, 2) << file << ": " << r.out;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;

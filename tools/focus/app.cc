@@ -37,8 +37,10 @@ Loaded load_model_dir(const std::string& dir, bool need_data) {
 std::vector<std::shared_ptr<const data::Dataset>> Task::views(const Loaded& model,
                                                               const std::string&,
                                                               const Views&) const {
-  throw config::ConfigError("test-time views (--shifts, --warps) are for speech models; " +
-                            model.dir + " is not one");
+  throw config::ConfigError(
+      "test-time views (--shifts, --warps: speech; --mirror: images) do not apply to " + model.dir +
+      ", a model of task '" +
+      model.config.value("data", nlohmann::json::object()).value("task", "argmax_position") + "'");
 }
 
 train::Evaluation evaluate_views(const Loaded& model, const std::string& split,

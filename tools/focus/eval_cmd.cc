@@ -69,6 +69,9 @@ int eval_main(int argc, char** argv) {
                  "(e.g. 0.9,1,1.1; vocal tract length); with --shifts, every combination")
       ->delimiter(',')
       ->check(CLI::Range(0.5, 2.0));
+  app.add_flag("--mirror", views.mirror,
+               "images: test-time views: each image also seen mirrored left-right, its "
+               "probabilities averaged over the two");
   app.add_option("--threads", threads, "threads");
   try {
     app.parse(argc, argv);

@@ -50,18 +50,22 @@ struct PredictOptions {
 
 struct Loaded;
 
-// Test-time views (focus eval --shifts/--warps): each example heard several fixed ways, every
-// combination of a shift and a warp, and the model's probabilities averaged over them. Empty lists:
-// the examples as they are.
+// Test-time views (focus eval --shifts/--warps/--mirror): each example taken several fixed ways
+// and the model's probabilities averaged over them. Speech: every combination of a shift and a
+// warp (empty lists: the clips as they are). Images: each image as it is and mirrored.
 struct Views {
   std::vector<double> shifts_ms, warps;
-  bool none() const { return shifts_ms.empty() && warps.empty(); }
+  bool mirror = false;
+  bool none() const { return !heard() && !mirror; }
+  bool heard() const { return !shifts_ms.empty() || !warps.empty(); }
   // The lists as heard: an empty one is the identity (0 ms, warp 1).
   std::vector<double> shifts_heard() const {
     return shifts_ms.empty() ? std::vector{0.0} : shifts_ms;
   }
   std::vector<double> warps_heard() const { return warps.empty() ? std::vector{1.0} : warps; }
-  int64_t count() const { return int64_t(shifts_heard().size() * warps_heard().size()); }
+  int64_t count() const {
+    return int64_t(shifts_heard().size() * warps_heard().size()) * (mirror ? 2 : 1);
+  }
 };
 
 // What a task's report is made of: one trained model, or the members of an ensemble (same task,

@@ -228,6 +228,9 @@ class CommandsTask : public Task {
   // Every shift with every warp.
   std::vector<std::shared_ptr<const data::Dataset>> views(const Loaded& l, const std::string& split,
                                                           const Views& v) const override {
+    if (v.mirror)
+      throw config::ConfigError("--mirror is for image models; " + l.dir +
+                                " is a speech model (its views: --shifts, --warps)");
     auto base = std::dynamic_pointer_cast<const speech::FeatureDataset>(l.splits.named(split));
     FOCUS_CHECK(base != nullptr, "commands: the ", split, " split is not a feature data set");
     std::vector<std::shared_ptr<const data::Dataset>> out;

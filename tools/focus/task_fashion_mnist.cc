@@ -2,6 +2,7 @@
 // validation split of the 60,000 training images, the official 10,000 test images, and light
 // augmentation. Predict reads any PNG/JPEG.
 #include <cmath>
+#include <cstdio>
 #include <tuple>
 
 #include "app.h"
@@ -105,7 +106,25 @@ class FashionMnistTask : public Task {
 
   void report(const Report& r) const override {
     const Loaded& l = *r.members.front();
-    vision::report_images(l, vision::load_preprocess(l.dir), r.test, r.dir);
+    vision::report_images(l, vision::load_preprocess(l.dir), r.test, r.dir, r.views.mirror);
+  }
+
+  // The images as they are, and mirrored: training flips at random (data.flip), so a mirrored
+  // garment is one the model was taught to know.
+  std::vector<std::shared_ptr<const data::Dataset>> views(const Loaded& l, const std::string& split,
+                                                          const Views& v) const override {
+    if (v.heard())
+      throw config::ConfigError("--shifts and --warps are for speech models; " + l.dir +
+                                " is an image model (its view: --mirror)");
+    const auto base = l.splits.named(split);
+    FOCUS_CHECK(base != nullptr, "fashion_mnist: ", l.dir, " has no ", split, " split loaded");
+    const nlohmann::json data = l.config.value("data", nlohmann::json::object());
+    if (data.value("flip", 0.5) == 0.0)
+      std::fprintf(stderr,
+                   "eval: note: %s was trained without data.flip, so mirrored images are new to "
+                   "it; --mirror is likely to cost accuracy\n",
+                   l.dir.c_str());
+    return {base, std::make_shared<data::Mapped>(base, data::random_flip(1.0f))};
   }
 };
 
