@@ -66,6 +66,13 @@ struct Views {
   int64_t count() const {
     return int64_t(shifts_heard().size() * warps_heard().size()) * (mirror ? 2 : 1);
   }
+  // How a report records them ("views"): the lists as heard when any is given, and the mirror.
+  nlohmann::json json() const {
+    nlohmann::json j = nlohmann::json::object();
+    if (heard()) j = {{"shifts_ms", shifts_heard()}, {"warps", warps_heard()}};
+    if (mirror) j["mirror"] = true;
+    return j;
+  }
 };
 
 // What a task's report is made of: one trained model, or the members of an ensemble (same task,

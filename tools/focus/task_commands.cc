@@ -344,8 +344,7 @@ class CommandsTask : public Task {
                             {"groups", groups}}},
                           {"validation", validation}};
     if (r.members.size() > 1) out["members"] = member_dirs(r);
-    if (!r.views.none())
-      out["views"] = {{"shifts_ms", r.views.shifts_heard()}, {"warps", r.views.warps_heard()}};
+    if (!r.views.none()) out["views"] = r.views.json();
     const std::string path = (fs::path(r.dir) / "report.json").string();
     write_text_atomic(path, out.dump(2) + "\n");
     std::printf("wrote %s\n", path.c_str());

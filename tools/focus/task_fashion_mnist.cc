@@ -106,7 +106,7 @@ class FashionMnistTask : public Task {
 
   void report(const Report& r) const override {
     const Loaded& l = *r.members.front();
-    vision::report_images(l, vision::load_preprocess(l.dir), r.test, r.dir, r.views.mirror);
+    vision::report_images(l, vision::load_preprocess(l.dir), r.test, r.dir, r.views);
   }
 
   // The images as they are, and mirrored: training flips at random (data.flip), so a mirrored

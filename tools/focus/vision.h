@@ -36,10 +36,10 @@ PreparedImage prepare_image(const std::string& path, const Preprocess& p);
 int predict_image(const Loaded& model, const Preprocess& p, const PredictOptions& opt);
 
 // After training: attention_maps.png, per_class_accuracy.json and learning_curves.png (from
-// MODEL_DIR/log.jsonl) in `dir`; prints the per-class table and each path. `mirrored`: the test
-// figures average each image and its mirror image (focus eval --mirror), recorded in the JSON.
+// MODEL_DIR/log.jsonl) in `dir`; prints the per-class table and each path. `views`: those the
+// test figures were averaged over (focus eval --mirror), recorded in the JSON.
 void report_images(const Loaded& model, const Preprocess& p, const train::Evaluation& test,
-                   const std::string& dir, bool mirrored = false);
+                   const std::string& dir, const Views& views = {});
 
 // The learning curves of MODEL_DIR/log.jsonl as a PNG; false when the log has no records.
 bool write_learning_curves(const std::string& log_path, const std::string& png_path);

@@ -97,7 +97,7 @@ std::string write_attention_grid(const Loaded& l, const Preprocess& p, const dat
 }
 
 std::string write_per_class(const Preprocess& p, const train::Evaluation& ev,
-                            const std::string& dir, bool mirrored) {
+                            const std::string& dir, const Views& views) {
   nlohmann::json classes = nlohmann::json::array(), confusion = nlohmann::json::array();
   std::printf("per-class test accuracy:\n");
   for (int64_t c = 0; c < ev.classes; ++c) {
@@ -122,7 +122,7 @@ std::string write_per_class(const Preprocess& p, const train::Evaluation& ev,
                       {"examples", ev.examples},
                       {"classes", classes},
                       {"confusion", confusion}};
-  if (mirrored) j["views"] = {{"mirror", true}};
+  if (!views.none()) j["views"] = views.json();
   const std::string path = (fs::path(dir) / "per_class_accuracy.json").string();
   write_text_atomic(path, j.dump(2) + "\n");
   return path;
@@ -181,8 +181,8 @@ bool write_learning_curves(const std::string& log_path, const std::string& png_p
 }
 
 void report_images(const Loaded& l, const Preprocess& p, const train::Evaluation& test,
-                   const std::string& dir, bool mirrored) {
-  const std::string per_class = write_per_class(p, test, dir, mirrored);
+                   const std::string& dir, const Views& views) {
+  const std::string per_class = write_per_class(p, test, dir, views);
   const std::string grid = l.splits.test ? write_attention_grid(l, p, *l.splits.test, dir) : "";
   const std::string curves = (fs::path(dir) / "learning_curves.png").string();
   const bool have_curves = write_learning_curves((fs::path(l.dir) / "log.jsonl").string(), curves);
