@@ -38,6 +38,10 @@ struct FitOptions {
   // from the training labels, computed by fit()) or a list "1,3.5".
   std::vector<float> class_weights;
   bool balanced_weights = false;
+  // Loss weight per training example (by dataset index), multiplied into its class's weight, so
+  // that a task can weigh sub-groups of a class (spam's hard ham). Empty: all 1. Set by the task,
+  // not read from "train".
+  std::vector<float> example_weights;
   float clip = 1.0f;  // global gradient norm; 0: off
   // Decay of an exponential moving average of the weights, updated after every optimiser step
   // (warm-started: min(ema, t / (9 + t)) at step t). The average is what validation scores,

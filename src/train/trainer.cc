@@ -291,6 +291,11 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
   }
   FOCUS_CHECK(class_weights.empty() || int64_t(class_weights.size()) == model.classes(),
               "fit: ", class_weights.size(), " class weights for ", model.classes(), " classes");
+  const std::vector<float>& example_weights = opt.example_weights;
+  FOCUS_CHECK(example_weights.empty() || int64_t(example_weights.size()) == train_set->size(),
+              "fit: ", example_weights.size(), " example weights for ", train_set->size(),
+              " training examples");
+  const bool weighted = !class_weights.empty() || !example_weights.empty();
   const int64_t steps_per_epoch = (micro_per_epoch + opt.accumulate - 1) / opt.accumulate;
   const int64_t total_steps = opt.epochs * steps_per_epoch;
   const nn::NamedTensors params = model.named_parameters();
@@ -369,14 +374,17 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
     while (!stop && loader.next(batch)) {
       Tensor logits = model(batch.x);
       Tensor loss;
-      if (class_weights.empty()) {
+      if (!weighted) {
         loss = cross_entropy(logits, batch.y, {.label_smoothing = opt.label_smoothing});
       } else {
         const int64_t n = batch.y.size(0);
         std::vector<float> w(static_cast<size_t>(n), 0.0f);
         double w_sum = 0;
-        for (int64_t i = 0; i < n; ++i)
-          w_sum += w[size_t(i)] = class_weights[size_t(batch.y.data_i32()[i])];
+        for (int64_t i = 0; i < n; ++i) {
+          float wi = class_weights.empty() ? 1.0f : class_weights[size_t(batch.y.data_i32()[i])];
+          if (!example_weights.empty()) wi *= example_weights[size_t(batch.indices[size_t(i)])];
+          w_sum += w[size_t(i)] = wi;
+        }
         Tensor per = cross_entropy(
             logits, batch.y,
             {.label_smoothing = opt.label_smoothing, .reduction = Reduction::none});  // [B]

@@ -1,6 +1,7 @@
 // Class weights in the training loss (train.class_weights): parsing, and their effect: a class
 // with weight 0 contributes nothing, so a model trained with weights [0, 1] predicts class 1 for
-// everything, and [1, 0] class 0.
+// everything, and [1, 0] class 0. Example weights (FitOptions::example_weights, which spam's
+// data.group_weights sets) multiply into them, by dataset index.
 #include <gtest/gtest.h>
 
 #include "focus/config.h"
@@ -29,7 +30,8 @@ TEST(ClassWeights, Parsing) {
 namespace {
 
 // Predictions of a small model trained on random ids with random balanced labels, under weights.
-std::vector<int64_t> trained_confusion(const std::vector<float>& weights) {
+// Class weights, or, when by_class_of_example, the same weights given per example instead.
+train::Evaluation trained(const std::vector<float>& weights, bool by_class_of_example = false) {
   Generator gen(4);
   const int64_t len = 6;
   auto data = test::random_token_dataset(128, len, 20, 2, gen);
@@ -40,10 +42,18 @@ std::vector<int64_t> trained_confusion(const std::vector<float>& weights) {
   opt.batch = 32;
   opt.lr = 0.01f;
   opt.progress = false;
-  opt.class_weights = weights;
+  if (by_class_of_example)
+    for (int64_t i = 0; i < data->size(); ++i)
+      opt.example_weights.push_back(weights.at(size_t(data->get(i).label)));
+  else
+    opt.class_weights = weights;
   train::fit(model, data, data, opt);
   model.eval();
-  return train::evaluate(model, data).confusion;
+  return train::evaluate(model, data);
+}
+
+std::vector<int64_t> trained_confusion(const std::vector<float>& weights) {
+  return trained(weights).confusion;
 }
 
 }  // namespace
@@ -57,4 +67,28 @@ TEST(ClassWeights, ZeroWeightClassIsNeverPredicted) {
 
 TEST(ClassWeights, WrongCountIsAnError) {
   EXPECT_THROW(trained_confusion({1.0f, 1.0f, 1.0f}), Error);
+}
+
+TEST(ExampleWeights, PerExampleWeightsEqualToTheClassWeightsTrainTheSameModel) {
+  const train::Evaluation by_class = trained({0.3f, 2.0f});
+  const train::Evaluation by_example = trained({0.3f, 2.0f}, true);
+  EXPECT_EQ(by_class.probabilities, by_example.probabilities);  // bit for bit
+  EXPECT_NE(by_class.probabilities, trained({1.0f, 1.0f}).probabilities);
+}
+
+TEST(ExampleWeights, ZeroWeightExamplesAreNotLearned) {
+  const auto only1 = trained({0.0f, 1.0f}, true).confusion;
+  EXPECT_EQ(only1[0] + only1[2], 0);
+}
+
+TEST(ExampleWeights, WrongCountIsAnError) {
+  Generator gen(4);
+  auto data = test::random_token_dataset(64, 6, 20, 2, gen);
+  models::SequenceClassifier model(
+      {.vocab = 20, .max_len = 6, .classes = 2, .dim = 16, .depth = 1, .heads = 2}, gen);
+  train::FitOptions opt;
+  opt.epochs = 1;
+  opt.progress = false;
+  opt.example_weights.assign(63, 1.0f);
+  EXPECT_THROW(train::fit(model, data, data, opt), Error);
 }

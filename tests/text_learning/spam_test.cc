@@ -109,6 +109,26 @@ void check_bad_input(const std::string& dir_) {
   EXPECT_EQ(bad_header.status, 1);
   EXPECT_NE(bad_header.out.find("'X Bad' is not a header name"), std::string::npos)
       << bad_header.out;
+  // A loss weight for a group the corpus does not have (a typo of hard-ham-1), or below 0.
+  std::ofstream(cfg) << nlohmann::json({{"data",
+                                         {{"task", "spam"},
+                                          {"path", corpus()},
+                                          {"group_weights", {{"hard-ham", 3}}}}}})
+                            .dump();
+  Result bad_group = run("train --config " + cfg + " --out " + dir_ + "/bad --quiet");
+  EXPECT_EQ(bad_group.status, 1);
+  EXPECT_NE(bad_group.out.find("data.group_weights names 'hard-ham', which is not a group"),
+            std::string::npos)
+      << bad_group.out;
+  EXPECT_NE(bad_group.out.find("hard-ham-1"), std::string::npos) << bad_group.out;
+  std::ofstream(cfg) << nlohmann::json({{"data",
+                                         {{"task", "spam"},
+                                          {"path", corpus()},
+                                          {"group_weights", {{"hard-ham-1", -1}}}}}})
+                            .dump();
+  Result negative = run("train --config " + cfg + " --out " + dir_ + "/bad --quiet");
+  EXPECT_EQ(negative.status, 1);
+  EXPECT_NE(negative.out.find("group_weights"), std::string::npos) << negative.out;
 }
 
 }  // namespace
@@ -297,11 +317,14 @@ TEST(Spam, CrossValidationScoresEveryMailOnce) {
     GTEST_SKIP() << "no spam corpus at " << corpus() << " (scripts/fetch_spam.sh fetches it)";
   const ::focus::test::ScratchDir scratch("spam_cv");
   const std::string dir = scratch.str();
-  const std::string cfg = write_config(
-      dir,
-      {{"data", {{"limit", 300}, {"length", 48}, {"vocab", 600}, {"headers", "Subject,Links"}}},
-       {"model", {{"dim", 16}}},
-       {"train", {{"epochs", 1}}}});
+  const std::string cfg = write_config(dir, {{"data",
+                                              {{"limit", 300},
+                                               {"length", 48},
+                                               {"vocab", 600},
+                                               {"headers", "Subject,Links"},
+                                               {"group_weights", {{"hard-ham-1", 2}}}}},
+                                             {"model", {{"dim", 16}}},
+                                             {"train", {{"epochs", 1}}}});
   const std::string script = "python3 " + std::string(FOCUS_SOURCE_DIR) +
                              "/scripts/cross_validate.py --focus " + std::string(FOCUS_BINARY_DIR) +
                              "/focus --folds 3 --jobs 2 ";
@@ -317,6 +340,7 @@ TEST(Spam, CrossValidationScoresEveryMailOnce) {
         nlohmann::json::parse(slurp(out + "/fold" + std::to_string(f) + "/data.json"));
     EXPECT_EQ(int64_t(d.at("mails")), 300);
     EXPECT_EQ(int64_t(d.at("test")), 60);  // the config's test split, in every fold
+    EXPECT_EQ(d.at("group_weights"), nlohmann::json({{"hard-ham-1", 2.0}}));
     EXPECT_EQ(int64_t(d.at("train")) + int64_t(d.at("validation")), 240);
     EXPECT_NEAR(double(d.at("validation")), 80.0, 1.0);  // a third each
     validated += int64_t(d.at("validation"));

@@ -23,6 +23,8 @@ struct Splits {
   nlohmann::json input;
   std::vector<std::string> class_names;  // optional; [classes] when given
   data::Transform augment;               // applied to training examples only; optional
+  // Loss weight of each training example (train_weights[i] for train->get(i)); empty: all 1.
+  std::vector<float> train_weights;
 
   // "train", "validation" or "test"; null for another name or a split not loaded.
   std::shared_ptr<const data::Dataset> named(const std::string& split) const {

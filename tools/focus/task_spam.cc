@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "app.h"
@@ -135,6 +136,15 @@ class SpamTask : public Task {
       throw config::ConfigError(detail::cat("config: data.fold ", fold, " of data.folds ", folds,
                                             ": expected folds 0 (no cross-validation) or >= 2, "
                                             "and 0 <= fold < folds"));
+    // Loss weight of the training mails of a corpus group (its folder: "hard-ham-1": 3), on top
+    // of the class weights; groups not named weigh 1.
+    std::map<std::string, float> group_weights;
+    {
+      config::Reader g = r.object("group_weights");
+      for (const auto& [group, value] : g.raw().items())
+        group_weights[group] = float(g.number(group, 1.0, 0.0, 1000.0));
+      g.finish();
+    }
     const std::string tok_path = (fs::path(ctx.model_dir) / "tokenizer.model").string();
     r.finish();  // a typo fails now, not after parsing the corpus and fitting the tokenizer
 
@@ -152,16 +162,23 @@ class SpamTask : public Task {
                   "' does not exist; run scripts/fetch_spam.sh (or set data.path / FOCUS_CACHE)");
     std::vector<std::string> paths;
     std::vector<int32_t> labels;
+    std::set<std::string> groups;
     for (const auto& entry : fs::directory_iterator(corpus)) {
       if (!entry.is_directory()) continue;
       const std::string group = entry.path().filename().string();
       const bool spam = group.rfind("spam", 0) == 0, ham = group.find("ham") != std::string::npos;
       if (!spam && !ham) continue;
+      groups.insert(group);
       for (const auto& f : fs::directory_iterator(entry.path()))
         if (f.path().extension() == ".txt") paths.push_back(f.path().string());
     }
     FOCUS_CHECK(!paths.empty(), "spam: no mails (*.txt under spam*/ and *ham*/) in '", corpus,
                 "'; run scripts/fetch_spam.sh");
+    for (const auto& [group, w] : group_weights)
+      if (!groups.count(group))
+        throw config::ConfigError(detail::cat("config: data.group_weights names '", group,
+                                              "', which is not a group of '", corpus, "' (",
+                                              join_fields({groups.begin(), groups.end()}), ")"));
     std::sort(paths.begin(), paths.end());
     for (const auto& p : paths)
       labels.push_back(fs::path(p).parent_path().filename().string().rfind("spam", 0) == 0);
@@ -226,6 +243,14 @@ class SpamTask : public Task {
     s.validation = make(val, nullptr, nullptr);
     s.test = make(test, nullptr, nullptr);
     s.input = input_json(tok, text);
+    std::vector<std::string> train_groups;
+    for (int64_t i : train)
+      train_groups.push_back(fs::path(paths[size_t(i)]).parent_path().filename().string());
+    if (!group_weights.empty())
+      for (const std::string& g : train_groups) {
+        const auto it = group_weights.find(g);
+        s.train_weights.push_back(it == group_weights.end() ? 1.0f : it->second);
+      }
 
     const int64_t n_spam = std::count(labels.begin(), labels.end(), 1);
     if (ctx.training) {
@@ -241,13 +266,17 @@ class SpamTask : public Task {
           "at %lld\n",
           topt.model.c_str(), (long long)tok.vocab_size(), mean,
           100.0 * double(cut) / double(std::max<size_t>(train.size(), 1)), (long long)text.length);
+      for (const auto& [group, w] : group_weights)
+        std::printf("spam: the %lld training mails of %s weigh %g in the loss\n",
+                    (long long)std::count(train_groups.begin(), train_groups.end(), group),
+                    group.c_str(), double(w));
       nlohmann::json summary = {{"corpus", corpus},          {"mails", n},
                                 {"ham", n - n_spam},         {"spam", n_spam},
                                 {"malformed", malformed},    {"unknown_charset", unknown_charset},
                                 {"problems", problems},      {"train", train.size()},
                                 {"validation", val.size()},  {"test", test.size()},
                                 {"vocab", tok.vocab_size()}, {"mean_train_pieces", mean},
-                                {"train_truncated", cut}};
+                                {"train_truncated", cut},    {"group_weights", group_weights}};
       write_text_atomic((fs::path(ctx.model_dir) / "data.json").string(), summary.dump(2) + "\n");
     }
     return s;

@@ -64,6 +64,7 @@ int train_main(int argc, char** argv) {
   manual_seed(fit.seed);  // initialisation and dropout draw from default_generator()
   auto model = models::build(model_cfg, splits.input, default_generator());
   if (splits.augment) fit.transform = splits.augment;
+  fit.example_weights = splits.train_weights;
   fit.out_dir = out;
   fit.resume = resume;
   fit.progress = !quiet;
