@@ -44,6 +44,9 @@ class Dataset {
   // OpenMP parallel regions (they would compete with the training thread's). The returned x may
   // be a view of the dataset's memory: transforms never write into their input.
   virtual Example get(int64_t index) const = 0;
+  // Where example `index` came from (a file's path), for reports that list examples; empty when
+  // the dataset does not know.
+  virtual std::string source(int64_t /*index*/) const { return {}; }
 };
 
 struct Batch {

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -153,21 +155,32 @@ void check_eval(const std::string& dir_) {
   std::ifstream rows(csv);
   std::string line;
   ASSERT_TRUE(std::getline(rows, line));
-  EXPECT_EQ(line, "example,label,ham,spam");
+  EXPECT_EQ(line, "example,label,ham,spam,source");
   int64_t n = 0, false_spam = 0, missed = 0;
+  std::vector<std::string> errors;  // as the report names them, from the rows' sources
   while (std::getline(rows, line)) {
     std::stringstream fields(line);
-    std::string index, label, ham, spam;
+    std::string index, label, ham, spam, source;
     std::getline(fields, index, ',');
     std::getline(fields, label, ',');
     std::getline(fields, ham, ',');
     std::getline(fields, spam, ',');
+    std::getline(fields, source);
     EXPECT_EQ(index, std::to_string(n));
     EXPECT_NEAR(std::stod(ham) + std::stod(spam), 1.0, 1e-5) << line;
-    false_spam += label == "ham" && std::stod(spam) > 0.5;
-    missed += label == "spam" && std::stod(spam) <= 0.5;
+    EXPECT_TRUE(fs::is_regular_file(source)) << line;
+    // The mail's folder says its class: spam-1, spam-2 against easy-ham-1, hard-ham-1, ...
+    EXPECT_EQ(fs::path(source).parent_path().filename().string().rfind("spam", 0) == 0,
+              label == "spam")
+        << line;
+    const bool said_spam = std::stod(spam) > 0.5;
+    if (said_spam != (label == "spam"))
+      errors.push_back((said_spam ? "false spam " : "missed spam ") + source);
+    false_spam += label == "ham" && said_spam;
+    missed += label == "spam" && !said_spam;
     ++n;
   }
+  EXPECT_EQ(nlohmann::json(errors), m.at("errors"));
   EXPECT_EQ(n, int64_t(m.at("examples")));
   EXPECT_EQ(false_spam, int64_t(m.at("false_positive")));
   EXPECT_EQ(missed, int64_t(m.at("false_negative")));

@@ -10,14 +10,25 @@
 namespace focus::cli {
 namespace {
 
+// A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break.
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return q + "\"";
+}
+
 // One row per example, in the split's order: its index, its label (a class name when the task
-// names them) and the probability of each class, to 9 significant digits (a float's round trip).
-std::string probabilities_csv(const train::Evaluation& ev, const std::vector<std::string>& names) {
+// names them), the probability of each class, to 9 significant digits (a float's round trip),
+// and, when the split knows them, where the example came from (`source`: a mail's file).
+std::string probabilities_csv(const train::Evaluation& ev, const std::vector<std::string>& names,
+                              const std::vector<std::string>& sources) {
   const bool named = int64_t(names.size()) == ev.classes;
+  const bool sourced = int64_t(sources.size()) == ev.examples && ev.examples > 0;
   std::string csv = "example,label";
   for (int64_t c = 0; c < ev.classes; ++c)
     csv += "," + (named ? names[size_t(c)] : std::to_string(c));
-  csv += "\n";
+  csv += sourced ? ",source\n" : "\n";
   char buf[32];
   for (int64_t i = 0; i < ev.examples; ++i) {
     const int32_t y = ev.labels[size_t(i)];
@@ -26,6 +37,7 @@ std::string probabilities_csv(const train::Evaluation& ev, const std::vector<std
       std::snprintf(buf, sizeof buf, ",%.9g", ev.probabilities[size_t(i * ev.classes + c)]);
       csv += buf;
     }
+    if (sourced) csv += "," + csv_field(sources[size_t(i)]);
     csv += "\n";
   }
   return csv;
@@ -97,7 +109,7 @@ int eval_main(int argc, char** argv) {
   // probabilities are kept, unless a report needs the members again (an ensemble's validation).
   std::vector<train::Evaluation> members;
   const Task* task = nullptr;
-  std::vector<std::string> class_names;
+  std::vector<std::string> class_names, sources;
   std::vector<Loaded> reported;
   nlohmann::json first_data;
   for (const std::string& dir : dirs) {
@@ -113,6 +125,16 @@ int eval_main(int argc, char** argv) {
       return kUsage;
     }
     class_names = l.splits.class_names;
+    if (sources.empty())
+      if (const auto set = l.splits.named(split))
+        for (int64_t i = 0; i < set->size(); ++i) {
+          std::string where = set->source(i);
+          if (where.empty()) {
+            sources.clear();
+            break;
+          }
+          sources.push_back(std::move(where));
+        }
     // Labels in the same order are checked when averaging; other data options can still mean
     // other examples (a speech corpus of other voice counts draws other gains and offsets for the
     // same words), so say so.
@@ -149,7 +171,7 @@ int eval_main(int argc, char** argv) {
     task->report(r);
   }
   if (!probabilities.empty()) {
-    write_text_atomic(probabilities, probabilities_csv(ev, class_names));
+    write_text_atomic(probabilities, probabilities_csv(ev, class_names, sources));
     std::printf("wrote %s\n", probabilities.c_str());
   }
   if (ev.classes == 2) {

@@ -35,6 +35,7 @@ class MailSet : public data::Dataset {
   data::Example get(int64_t i) const override { return set_.get(i); }
   const std::vector<int32_t>& labels() const { return set_.labels(); }
   const std::string& path(int64_t i) const { return paths_[size_t(i)]; }
+  std::string source(int64_t i) const override { return paths_[size_t(i)]; }
 
  private:
   data::TensorDataset set_;
