@@ -16,9 +16,10 @@ model that did not train on it):
     nothing was chosen on it;
   - the best epoch's, per fold, as the trainer chooses its checkpoint (optimistic, shown for
     reference);
-and writes them with the per-fold figures to OUT/cv.json. Each fold's log also ends with that
-model's test accuracy, since `focus train` reports it; this script never reads or prints it, so
-that choices made by cross-validation stay blind to the test split.
+and writes them with the per-fold figures to OUT/cv.json. The folds are trained with
+`--no-test`: no fold model is scored on the test split, so that choices made by cross-validation
+stay blind to it (the test split is the config's, the same in every fold; `focus eval` of the
+fold models reads it once the choice is made).
 """
 import argparse
 import json
@@ -67,7 +68,8 @@ def train_fold(args, fold, epochs):
     if fold_done(fold_dir, epochs):
         return fold, "trained already"
     cmd = [args.focus, "train", "--config", args.config, "--out", fold_dir, "--threads", "1",
-           "--quiet", "--set", f"data.folds={args.folds}", "--set", f"data.fold={fold}"]
+           "--quiet", "--no-test", "--set", f"data.folds={args.folds}",
+           "--set", f"data.fold={fold}"]
     if args.seed is not None:
         cmd += ["--seed", str(args.seed)]
     for s in args.set:

@@ -353,6 +353,12 @@ TEST(Spam, CrossValidationScoresEveryMailOnce) {
         nlohmann::json::parse(slurp(out + "/fold" + std::to_string(f) + "/data.json"));
     EXPECT_EQ(int64_t(d.at("mails")), 300);
     EXPECT_EQ(int64_t(d.at("test")), 60);  // the config's test split, in every fold
+    // ... which no fold model was scored on (--no-test).
+    const std::string fold_dir = out + "/fold" + std::to_string(f);
+    EXPECT_FALSE(fs::exists(fold_dir + "/test_metrics.json"));
+    const std::string fold_log = slurp(out + "/fold" + std::to_string(f) + ".log");
+    EXPECT_EQ(fold_log.find("test accuracy"), std::string::npos) << fold_log;
+    EXPECT_NE(fold_log.find("the test split was not read"), std::string::npos) << fold_log;
     EXPECT_EQ(d.at("group_weights"), nlohmann::json({{"hard-ham-1", 2.0}}));
     EXPECT_EQ(int64_t(d.at("train")) + int64_t(d.at("validation")), 240);
     EXPECT_NEAR(double(d.at("validation")), 80.0, 1.0);  // a third each

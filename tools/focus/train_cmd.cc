@@ -16,7 +16,7 @@ int train_main(int argc, char** argv) {
   int threads = 0;
   int64_t seed = -1, epochs = 0, batch = 0, max_steps = -1;
   double lr = 0;
-  bool resume = false, quiet = false, monitor_test = false;
+  bool resume = false, quiet = false, monitor_test = false, no_test = false;
   app.add_option("--config", config_path, "JSON config (see configs/)")->required();
   app.add_option("--out", out, "output directory (checkpoints, log.jsonl, config.json)");
   app.add_option("--threads", threads, "threads (default: FOCUS_THREADS or all cores)");
@@ -31,6 +31,9 @@ int train_main(int argc, char** argv) {
   app.add_flag("--monitor-test", monitor_test,
                "also evaluate the test split after every epoch and log it (kind \"monitor\"), for "
                "time-to-accuracy benchmarks; it is never used for any choice");
+  app.add_flag("--no-test", no_test,
+               "do not score the test split at the end (cross-validation folds, searches: "
+               "choices stay blind to it); the model is trained and saved as usual");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -83,6 +86,10 @@ int train_main(int argc, char** argv) {
               (long long)r.steps, r.seconds, 100.0 * r.best_accuracy, (long long)r.best_epoch,
               r.early_stopped ? ", stopped early" : "");
   if (fit.max_steps > 0 && r.best_epoch < 0) return kOk;  // stopped before any epoch ended
+  if (no_test) {
+    std::printf("outputs in %s (the test split was not read: --no-test)\n", out.c_str());
+    return kOk;
+  }
   // The test split is used once, at the end, with the model chosen on validation.
   Loaded best = load_model_dir(out);
   train::Evaluation test = train::evaluate(*best.model, splits.test);
