@@ -203,6 +203,8 @@ class FeatureDataset : public data::Dataset {
                  std::vector<int64_t> indices = {});  // indices: a subset; empty: all
   int64_t size() const override { return int64_t(indices_.size()); }
   data::Example get(int64_t i) const override;
+  // The clip's voice: "flite:slt speed=1.05 pitch=0.97" (engine, voice name, its speed and pitch).
+  std::string source(int64_t i) const override;
   void set_standardizer(std::shared_ptr<const data::Standardizer> s) { standardizer_ = s; }
   void set_clip_norm(ClipNorm n) { norm_ = n; }  // before the first get()
   // The same examples heard through `view` (same clips, features, normalisation and

@@ -1,5 +1,6 @@
 // Data sets over a corpus split: cached log-mel features, or raw waveforms for augmentation.
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 
 #include "focus/error.h"
@@ -53,6 +54,16 @@ data::Example FeatureDataset::get(int64_t i) const {
   std::lock_guard<std::mutex> lock(mu_);
   cache_[size_t(i)] = f;
   return {f, clips_->labels[size_t(clip)]};
+}
+
+std::string FeatureDataset::source(int64_t i) const {
+  FOCUS_CHECK(i >= 0 && i < size(), "speech: example ", i, " of ", size());
+  const size_t clip = size_t(indices_[size_t(i)]);
+  if (clip >= clips_->voice.size()) return {};  // clips without voices: no source to name
+  const Voice& v = clips_->voices.at(size_t(clips_->voice[clip]));
+  char buf[64];
+  std::snprintf(buf, sizeof buf, " speed=%.3g pitch=%.3g", v.speed, v.pitch);
+  return v.engine + ":" + v.name + buf;
 }
 
 std::shared_ptr<FeatureDataset> FeatureDataset::viewed(ClipView view) const {

@@ -114,6 +114,20 @@ TEST(SpeechLearning, FourWordsFromSynthesisedVoicesAndPredict) {
   };
   const std::string plain_csv = slurp(out + "/plain.csv");
   EXPECT_GT(plain_csv.size(), 100u);
+  // Each row names its clip's voice (source): as many flite and espeak-ng rows as the report's
+  // groups have clips.
+  EXPECT_EQ(plain_csv.substr(0, plain_csv.find('\n')).rfind(",source"),
+            plain_csv.find('\n') - std::string(",source").size());
+  auto rows_of = [&](const std::string& engine) {
+    int64_t n = 0;
+    for (size_t at = plain_csv.find("," + engine + ":"); at != std::string::npos;
+         at = plain_csv.find("," + engine + ":", at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(rows_of("flite"), int64_t(groups.at("flite").at("examples")));
+  EXPECT_EQ(rows_of("espeak-ng"), int64_t(groups.at("espeak-ng").at("examples")));
+  EXPECT_NE(plain_csv.find(" speed="), std::string::npos);
   EXPECT_EQ(slurp(out + "/identity.csv"), plain_csv);
   // Six views (three shifts by two warps): the report records them, and averaging over views of
   // the kind training saw keeps the model's figures.
