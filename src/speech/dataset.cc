@@ -58,9 +58,7 @@ data::Example FeatureDataset::get(int64_t i) const {
 
 std::string FeatureDataset::source(int64_t i) const {
   FOCUS_CHECK(i >= 0 && i < size(), "speech: example ", i, " of ", size());
-  const size_t clip = size_t(indices_[size_t(i)]);
-  if (clip >= clips_->voice.size()) return {};  // clips without voices: no source to name
-  const Voice& v = clips_->voices.at(size_t(clips_->voice[clip]));
+  const Voice& v = clips_->voices[size_t(clips_->voice[size_t(indices_[size_t(i)])])];
   char buf[64];
   std::snprintf(buf, sizeof buf, " speed=%.3g pitch=%.3g", v.speed, v.pitch);
   return v.engine + ":" + v.name + buf;

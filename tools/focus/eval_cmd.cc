@@ -18,6 +18,16 @@ std::string csv_field(const std::string& s) {
   return q + "\"";
 }
 
+// Where each example came from (Dataset::source); empty when the dataset does not know them all.
+std::vector<std::string> sources_of(const data::Dataset& set) {
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < set.size(); ++i) {
+    out.push_back(set.source(i));
+    if (out.back().empty()) return {};
+  }
+  return out;
+}
+
 // One row per example, in the split's order: its index, its label (a class name when the task
 // names them), the probability of each class, to 9 significant digits (a float's round trip),
 // and, when the split knows them, where the example came from (`source`: a mail's file).
@@ -125,16 +135,8 @@ int eval_main(int argc, char** argv) {
       return kUsage;
     }
     class_names = l.splits.class_names;
-    if (sources.empty())
-      if (const auto set = l.splits.named(split))
-        for (int64_t i = 0; i < set->size(); ++i) {
-          std::string where = set->source(i);
-          if (where.empty()) {
-            sources.clear();
-            break;
-          }
-          sources.push_back(std::move(where));
-        }
+    if (!probabilities.empty() && sources.empty())
+      if (const auto set = l.splits.named(split)) sources = sources_of(*set);
     // Labels in the same order are checked when averaging; other data options can still mean
     // other examples (a speech corpus of other voice counts draws other gains and offsets for the
     // same words), so say so.

@@ -34,13 +34,17 @@ class MailSet : public data::Dataset {
   int64_t size() const override { return set_.size(); }
   data::Example get(int64_t i) const override { return set_.get(i); }
   const std::vector<int32_t>& labels() const { return set_.labels(); }
-  const std::string& path(int64_t i) const { return paths_[size_t(i)]; }
-  std::string source(int64_t i) const override { return paths_[size_t(i)]; }
+  std::string source(int64_t i) const override { return paths_[size_t(i)]; }  // the mail's file
 
  private:
   data::TensorDataset set_;
   std::vector<std::string> paths_;
 };
+
+// A mail's corpus group: the folder it is in ("hard-ham-1", "spam-2", ...).
+std::string group_of(const std::string& path) {
+  return fs::path(path).parent_path().filename().string();
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -181,8 +185,7 @@ class SpamTask : public Task {
                                               "', which is not a group of '", corpus, "' (",
                                               join_fields({groups.begin(), groups.end()}), ")"));
     std::sort(paths.begin(), paths.end());
-    for (const auto& p : paths)
-      labels.push_back(fs::path(p).parent_path().filename().string().rfind("spam", 0) == 0);
+    for (const auto& p : paths) labels.push_back(group_of(p).rfind("spam", 0) == 0);
 
     // A stratified subset (tests train on a few hundred mails), then test, then validation.
     std::vector<int64_t> all(paths.size());
@@ -244,13 +247,12 @@ class SpamTask : public Task {
     s.validation = make(val, nullptr, nullptr);
     s.test = make(test, nullptr, nullptr);
     s.input = input_json(tok, text);
-    std::vector<std::string> train_groups;
-    for (int64_t i : train)
-      train_groups.push_back(fs::path(paths[size_t(i)]).parent_path().filename().string());
+    std::map<std::string, int64_t> weighted_mails;  // training mails of each weighted group
     if (!group_weights.empty())
-      for (const std::string& g : train_groups) {
-        const auto it = group_weights.find(g);
+      for (int64_t i : train) {
+        const auto it = group_weights.find(group_of(paths[size_t(i)]));
         s.train_weights.push_back(it == group_weights.end() ? 1.0f : it->second);
+        if (it != group_weights.end()) ++weighted_mails[it->first];
       }
 
     const int64_t n_spam = std::count(labels.begin(), labels.end(), 1);
@@ -269,8 +271,7 @@ class SpamTask : public Task {
           100.0 * double(cut) / double(std::max<size_t>(train.size(), 1)), (long long)text.length);
       for (const auto& [group, w] : group_weights)
         std::printf("spam: the %lld training mails of %s weigh %g in the loss\n",
-                    (long long)std::count(train_groups.begin(), train_groups.end(), group),
-                    group.c_str(), double(w));
+                    (long long)weighted_mails[group], group.c_str(), double(w));
       nlohmann::json summary = {{"corpus", corpus},          {"mails", n},
                                 {"ham", n - n_spam},         {"spam", n_spam},
                                 {"malformed", malformed},    {"unknown_charset", unknown_charset},
@@ -347,7 +348,7 @@ class SpamTask : public Task {
       const bool said = ev.probabilities[2 * i + 1] > 0.5f;
       if (said != (ev.labels[i] == 1))
         errors.push_back(std::string(said ? "false spam " : "missed spam ") +
-                         test->path(int64_t(i)));
+                         test->source(int64_t(i)));
     }
     const int64_t n = ev.examples;
     std::printf(
