@@ -45,7 +45,17 @@ class SequenceClassifier : public Classifier {
   // over the unpadded queries. No gradients.
   Tensor token_attention(const Tensor& ids) const;
 
+  // The encoder's output at the token positions (after the final LayerNorm, without the class
+  // token): ids [B,N] -> [B,N',D], where N' is the longest unpadded row (N without padding).
+  // Masked-token pretraining (train::pretrain_masked) reads it.
+  Tensor encode(const Tensor& ids) const;
+
  private:
+  struct Encoded {
+    Tensor states;                 // [B,offset+N',D], the class token first when there is one
+    std::vector<int32_t> lengths;  // unpadded length of each row; empty without padding
+  };
+  Encoded encode_all(const Tensor& ids) const;
   SequenceClassifierOptions opt_;
   std::shared_ptr<attention::SoftAttention> soft_;
   std::shared_ptr<nn::Embedding> embed_;

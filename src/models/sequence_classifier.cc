@@ -73,31 +73,45 @@ SequenceClassifier::SequenceClassifier(const SequenceClassifierOptions& opt, Gen
       "head", std::make_shared<nn::Linear>(opt.dim, opt.classes, nn::LinearOptions{}, gen));
 }
 
-Tensor SequenceClassifier::operator()(const Tensor& ids_in) const {
+SequenceClassifier::Encoded SequenceClassifier::encode_all(const Tensor& ids_in) const {
   FOCUS_CHECK(ids_in.dtype() == DType::i32 && ids_in.dim() == 2 && ids_in.size(1) >= 1 &&
                   ids_in.size(1) <= opt_.max_len,
               kOp, ": expected i32 ids [B,N] with 1 <= N <= ", opt_.max_len, ", got ",
               dtype_name(ids_in.dtype()), " ", ids_in.shape());
   const int64_t b = ids_in.size(0);
   Tensor ids = ids_in;
-  std::vector<int32_t> lens;
+  Encoded e;
   Tensor key_lengths;  // i32 [B], counting the class token
   const int64_t offset = cls_.defined() ? 1 : 0;
   if (opt_.pad_id >= 0) {
-    lens = row_lengths(ids_in, opt_.pad_id);
+    e.lengths = row_lengths(ids_in, opt_.pad_id);
     // Positions past every row's end change nothing but cost time: cut the batch there.
-    const int64_t longest = std::max<int64_t>(1, *std::max_element(lens.begin(), lens.end()));
+    const int64_t longest =
+        std::max<int64_t>(1, *std::max_element(e.lengths.begin(), e.lengths.end()));
     if (longest < ids.size(1)) ids = ids.slice(1, 0, longest).contiguous();
-    std::vector<int32_t> keys(lens);
+    std::vector<int32_t> keys(e.lengths);
     for (auto& k : keys) k += int32_t(offset);
     key_lengths = Tensor::from_indices(keys, {b});
   }
-  const int64_t n = ids.size(1);
   Tensor x = (*embed_)(ids);                                              // [B,N,D]
   if (cls_.defined()) x = concat({cls_.expand({b, 1, opt_.dim}), x}, 1);  // [B,1+N,D]
   x = (*pos_)(x);
   for (const auto& block : blocks_) x = (*block)(x, key_lengths);
-  x = (*norm_)(x);
+  e.states = (*norm_)(x);  // [B,offset+N,D]
+  return e;
+}
+
+Tensor SequenceClassifier::encode(const Tensor& ids) const {
+  Tensor x = encode_all(ids).states;
+  if (cls_.defined()) x = x.slice(1, 1, x.size(1));
+  return x;  // [B,N',D]
+}
+
+Tensor SequenceClassifier::operator()(const Tensor& ids) const {
+  const Encoded e = encode_all(ids);
+  const Tensor& x = e.states;  // [B,offset+N,D]
+  const std::vector<int32_t>& lens = e.lengths;
+  const int64_t b = x.size(0), n = x.size(1);
   Tensor pooled;  // [B,D]
   if (cls_.defined()) {
     pooled = x.slice(1, 0, 1).squeeze(1);
