@@ -48,6 +48,11 @@ struct FitOptions {
   // early stopping watches and best.safetensors keeps; the raw weights are scored too, for the
   // log. 0: off.
   float ema = 0.0f;
+  // Masked-token pretraining of a sequence transformer's encoder on the training split before
+  // fitting (train::pretrain_masked, focus/pretrain.h): epochs (0: none) and the fraction of
+  // tokens chosen. Same lr, weight decay, warm-up and clipping as the fit. Run by `focus train`.
+  int64_t pretrain_epochs = 0;
+  float pretrain_mask = 0.15f;
   int64_t accumulate = 1;  // micro-batches per optimiser step
   int64_t patience =
       0;  // early stopping after this many epochs without a better validation accuracy; 0: off

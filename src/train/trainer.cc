@@ -218,6 +218,8 @@ FitOptions fit_options(config::Reader& r) {
   }
   o.clip = float(r.number("clip", o.clip, 0.0, 1e9));
   o.ema = float(r.number("ema", o.ema, 0.0, 0.999999));
+  o.pretrain_epochs = r.integer("pretrain_epochs", o.pretrain_epochs, 0, 1 << 20);
+  o.pretrain_mask = float(r.number("pretrain_mask", o.pretrain_mask, 0.01, 0.99));
   o.accumulate = r.integer("accumulate", o.accumulate, 1, 1 << 16);
   o.patience = r.integer("patience", o.patience, 0, 1 << 20);
   o.log_every = r.integer("log_every", o.log_every, 1, 1 << 30);

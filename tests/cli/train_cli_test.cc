@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -154,6 +155,19 @@ TEST(Cli, UnknownConfigKeyIsAUsageError) {
       run("train --quiet --config " + write_config(d, "{}") + " --set train.epochs=0 --out " + d);
   EXPECT_EQ(s.status, 1) << s.out;
   EXPECT_NE(s.out.find("train.epochs"), std::string::npos) << s.out;
+}
+
+// Masked-token pretraining needs a task whose data has a token to hide words behind: the
+// argmax_position task's ids use every token, so asking for it is a usage error naming the key.
+TEST(Cli, PretrainingWithoutAMaskTokenIsAConfigError) {
+  const test::ScratchDir dir("cli_pretrain");
+  const std::string d = dir.str();
+  Result r = run("train --quiet --config " + write_config(d, kSmall) +
+                 " --set train.pretrain_epochs=1 --out " + d);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("train.pretrain_epochs needs a sequence_transformer"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
 }
 
 // A task checks its keys before it loads anything: a typo is a usage error (exit 1) even when the

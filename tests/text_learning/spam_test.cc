@@ -321,6 +321,40 @@ TEST(Spam, EnsembleScriptTrainsSeedsAndReportsTheEnsemble) {
   EXPECT_NE(failing.out.find("lrate"), std::string::npos) << failing.out;
 }
 
+// train.pretrain_epochs: the encoder is first trained to fill in hidden pieces of the training
+// mails (its held-out loss falls), then fine-tuned as usual; the same seed gives the same model.
+TEST(Spam, PretrainingFillsInHiddenPiecesThenFineTunes) {
+  if (!fs::is_directory(corpus()))
+    GTEST_SKIP() << "no spam corpus at " << corpus() << " (scripts/fetch_spam.sh fetches it)";
+  const ::focus::test::ScratchDir scratch("spam_pretrain");
+  const std::string dir = scratch.str();
+  const std::string cfg = write_config(
+      dir, {{"data", {{"limit", 500}, {"length", 64}, {"vocab", 800}, {"headers", "Subject,From"}}},
+            {"model", {{"dim", 16}}},
+            {"train", {{"epochs", 2}, {"pretrain_epochs", 3}}}});
+  std::string metrics;
+  for (const char* name : {"a", "b"}) {
+    const std::string out = dir + "/" + name;
+    const Result r = run("train --config " + cfg + " --out " + out + " --threads 1 --quiet");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("pretrained "), std::string::npos) << r.out;
+    std::ifstream log(out + "/pretrain.jsonl");
+    std::vector<nlohmann::json> epochs;
+    for (std::string line; std::getline(log, line);) epochs.push_back(nlohmann::json::parse(line));
+    ASSERT_EQ(epochs.size(), 3u);
+    EXPECT_EQ(epochs[0].at("kind"), "pretrain_epoch");
+    EXPECT_LT(double(epochs[2].at("val_loss")), double(epochs[0].at("val_loss")));
+    EXPECT_LT(double(epochs[2].at("loss")), double(epochs[0].at("loss")));
+    // The fine-tuning log starts afresh beside it.
+    EXPECT_TRUE(fs::exists(out + "/log.jsonl"));
+    const std::string m = slurp(out + "/test_metrics.json");
+    if (metrics.empty())
+      metrics = m;
+    else
+      EXPECT_EQ(m, metrics) << "the same seed pretrains and fine-tunes the same model";
+  }
+}
+
 // scripts/cross_validate.py trains K folds of one config: each fold validates on its own share of
 // the training and validation mails, together every one of them once, and the test split stays
 // the config's. Run again it trains nothing and pools the same figures. A fold out of range is a

@@ -25,6 +25,9 @@ struct Splits {
   data::Transform augment;               // applied to training examples only; optional
   // Loss weight of each training example (train_weights[i] for train->get(i)); empty: all 1.
   std::vector<float> train_weights;
+  // A token id the data never contains, for masked-token pretraining (train.pretrain_epochs);
+  // -1: the task has none, and pretraining is a config error.
+  int32_t mask_id = -1;
 
   // "train", "validation" or "test"; null for another name or a split not loaded.
   std::shared_ptr<const data::Dataset> named(const std::string& split) const {

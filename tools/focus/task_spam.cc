@@ -247,6 +247,7 @@ class SpamTask : public Task {
     s.validation = make(val, nullptr, nullptr);
     s.test = make(test, nullptr, nullptr);
     s.input = input_json(tok, text);
+    s.mask_id = data::Tokenizer::kUnk;  // byte fallback spells every character: never emitted
     std::map<std::string, int64_t> weighted_mails;  // training mails of each weighted group
     if (!group_weights.empty())
       for (int64_t i : train) {

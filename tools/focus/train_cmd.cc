@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "app.h"
+#include "focus/pretrain.h"
 
 namespace focus::cli {
 
@@ -66,6 +67,11 @@ int train_main(int argc, char** argv) {
 
   manual_seed(fit.seed);  // initialisation and dropout draw from default_generator()
   auto model = models::build(model_cfg, splits.input, default_generator());
+  auto* sequence_model = dynamic_cast<models::SequenceClassifier*>(model.get());
+  if (fit.pretrain_epochs > 0 && (!sequence_model || splits.mask_id < 0))
+    throw config::ConfigError(
+        "config: train.pretrain_epochs needs a sequence_transformer model on token ids (the "
+        "spam task); this config's model and data have no masked-token objective");
   if (splits.augment) fit.transform = splits.augment;
   fit.example_weights = splits.train_weights;
   fit.out_dir = out;
@@ -81,6 +87,28 @@ int train_main(int argc, char** argv) {
               (long long)model->parameter_count(), (long long)splits.train->size(),
               (long long)splits.validation->size(), (long long)splits.test->size(), num_threads());
   std::fflush(stdout);
+  if (fit.pretrain_epochs > 0 && !resume) {
+    // A resumed run's last.safetensors already holds the pretrained (and fine-tuned) weights.
+    const train::MaskedLmResult p =
+        train::pretrain_masked(*sequence_model, splits.train, splits.validation,
+                               {.epochs = fit.pretrain_epochs,
+                                .batch = fit.batch,
+                                .mask = fit.pretrain_mask,
+                                .mask_id = splits.mask_id,
+                                .lr = fit.lr,
+                                .weight_decay = fit.weight_decay,
+                                .warmup = fit.warmup,
+                                .clip = fit.clip,
+                                .seed = fit.seed,
+                                .out_dir = out,
+                                .progress = !quiet});
+    std::printf(
+        "pretrained %lld steps in %.1f s; masked-token validation loss %.4f -> %.4f, accuracy "
+        "%.2f%%\n",
+        (long long)p.steps, p.seconds, double(p.first_val_loss), double(p.val_loss),
+        100.0 * double(p.val_accuracy));
+    std::fflush(stdout);
+  }
   train::FitResult r = train::fit(*model, splits.train, splits.validation, fit, cfg);
   std::printf("trained %lld steps in %.1f s; best validation accuracy %.2f%% (epoch %lld)%s\n",
               (long long)r.steps, r.seconds, 100.0 * r.best_accuracy, (long long)r.best_epoch,
