@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +30,10 @@ struct SequenceClassifierOptions {
   // to its longest row, so a padded row gives the logits it gives alone.
   int32_t pad_id = -1;
 };
+
+// Unpadded length of each right-padded row of ids i32 [B,N]: one past its last token that is not
+// `pad` (0 for a row of padding alone).
+std::vector<int32_t> unpadded_lengths(const Tensor& ids, int32_t pad);
 
 // A transformer encoder over token ids: embedding + learned positions (+ class token), pre-norm
 // encoder blocks, a final LayerNorm and a linear head. x: i32 ids [B,N] -> logits [B,C].

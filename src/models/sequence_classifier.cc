@@ -11,8 +11,17 @@ namespace {
 
 constexpr const char* kOp = "sequence_classifier";
 
-// Unpadded length of each right-padded row: one past its last non-pad token.
-std::vector<int32_t> row_lengths(const Tensor& ids, int32_t pad) {
+// mask[b, j] = 1 for j < lens[b], else 0: f32 [B,N].
+Tensor length_mask(const std::vector<int32_t>& lens, int64_t n) {
+  std::vector<float> m(lens.size() * size_t(n), 0.0f);
+  for (size_t i = 0; i < lens.size(); ++i)
+    std::fill(m.begin() + int64_t(i) * n, m.begin() + int64_t(i) * n + lens[i], 1.0f);
+  return Tensor::from_vector(m, {int64_t(lens.size()), n});
+}
+
+}  // namespace
+
+std::vector<int32_t> unpadded_lengths(const Tensor& ids, int32_t pad) {
   const Tensor c = ids.contiguous();
   const int64_t b = c.size(0), n = c.size(1);
   const int32_t* p = c.data_i32();
@@ -25,16 +34,6 @@ std::vector<int32_t> row_lengths(const Tensor& ids, int32_t pad) {
       }
   return lens;
 }
-
-// mask[b, j] = 1 for j < lens[b], else 0: f32 [B,N].
-Tensor length_mask(const std::vector<int32_t>& lens, int64_t n) {
-  std::vector<float> m(lens.size() * size_t(n), 0.0f);
-  for (size_t i = 0; i < lens.size(); ++i)
-    std::fill(m.begin() + int64_t(i) * n, m.begin() + int64_t(i) * n + lens[i], 1.0f);
-  return Tensor::from_vector(m, {int64_t(lens.size()), n});
-}
-
-}  // namespace
 
 SequenceClassifier::SequenceClassifier(const SequenceClassifierOptions& opt, Generator& gen)
     : opt_(opt) {
@@ -84,7 +83,7 @@ SequenceClassifier::Encoded SequenceClassifier::encode_all(const Tensor& ids_in)
   Tensor key_lengths;  // i32 [B], counting the class token
   const int64_t offset = cls_.defined() ? 1 : 0;
   if (opt_.pad_id >= 0) {
-    e.lengths = row_lengths(ids_in, opt_.pad_id);
+    e.lengths = unpadded_lengths(ids_in, opt_.pad_id);
     // Positions past every row's end change nothing but cost time: cut the batch there.
     const int64_t longest =
         std::max<int64_t>(1, *std::max_element(e.lengths.begin(), e.lengths.end()));
@@ -134,7 +133,7 @@ Tensor SequenceClassifier::token_attention(const Tensor& ids) const {
   (*this)(ids);
   const int64_t b = ids.size(0), n_in = ids.size(1);
   std::vector<int32_t> lens =
-      opt_.pad_id >= 0 ? row_lengths(ids, opt_.pad_id) : std::vector<int32_t>(size_t(b), n_in);
+      opt_.pad_id >= 0 ? unpadded_lengths(ids, opt_.pad_id) : std::vector<int32_t>(size_t(b), n_in);
   std::vector<float> out(size_t(b * n_in), 0.0f);
   std::vector<Tensor> layers;
   Tensor soft;

@@ -18,11 +18,11 @@ namespace {
 constexpr const char* kOp = "pretrain_masked";
 constexpr uint64_t kMaskSalt = 0x6d61736b65646c6dull;  // "maskedlm": draws apart from augmentation
 
-// One batch prepared for the objective: the corrupted ids, and for each chosen token its flat
-// position in the encoder's output [B·N', D] and the id it had.
+// One batch prepared for the objective: the corrupted ids, and for each chosen token its row and
+// column and the id it had.
 struct Masked {
-  Tensor ids;                               // i32 [B,N]
-  std::vector<int32_t> positions, targets;  // [M] each
+  Tensor ids;                                   // i32 [B,N]
+  std::vector<int32_t> rows, columns, targets;  // [M] each
 };
 
 Masked corrupt(const data::Batch& batch, const MaskedLmOptions& opt, int64_t vocab, int32_t pad,
@@ -30,18 +30,8 @@ Masked corrupt(const data::Batch& batch, const MaskedLmOptions& opt, int64_t voc
   const Tensor x = batch.x.contiguous();
   const int64_t b = x.size(0), n = x.size(1);
   std::vector<int32_t> ids(x.data_i32(), x.data_i32() + b * n);
-  // The encoder cuts the batch to its longest unpadded row; positions index that output.
-  std::vector<int64_t> lens(size_t(b), n);
-  int64_t longest = n;
-  if (pad >= 0) {
-    longest = 1;
-    for (int64_t i = 0; i < b; ++i) {
-      int64_t len = n;
-      while (len > 0 && ids[size_t(i * n + len - 1)] == pad) --len;
-      lens[size_t(i)] = len;
-      longest = std::max(longest, len);
-    }
-  }
+  const std::vector<int32_t> lens =
+      pad >= 0 ? models::unpadded_lengths(x, pad) : std::vector<int32_t>(size_t(b), int32_t(n));
   Masked m;
   for (int64_t i = 0; i < b; ++i) {
     const Generator gen(data::example_seed(opt.seed ^ kMaskSalt, epoch, batch.indices[size_t(i)]));
@@ -49,7 +39,8 @@ Masked corrupt(const data::Batch& batch, const MaskedLmOptions& opt, int64_t voc
       const uint64_t c = uint64_t(j) * 3;  // three draws per position: chosen, how, which token
       if (gen.uniform(c) >= opt.mask) continue;
       int32_t& id = ids[size_t(i * n + j)];
-      m.positions.push_back(int32_t(i * longest + j));
+      m.rows.push_back(int32_t(i));
+      m.columns.push_back(int32_t(j));
       m.targets.push_back(id);
       const float how = gen.uniform(c + 1);
       if (how < 0.8f) {
@@ -73,12 +64,16 @@ struct Scored {
 
 Scored score(const models::SequenceClassifier& model, const nn::Linear& decoder, const Masked& m) {
   Scored s;
-  s.chosen = int64_t(m.positions.size());
+  s.chosen = int64_t(m.targets.size());
   if (s.chosen == 0) return s;
-  const Tensor h = model.encode(m.ids);                               // [B,N',D]
+  const Tensor h = model.encode(m.ids);  // [B,N',D]: the encoder cuts the batch to N' columns
+  std::vector<int32_t> flat_positions(m.targets.size());
+  for (size_t k = 0; k < flat_positions.size(); ++k)
+    flat_positions[k] = m.rows[k] * int32_t(h.size(1)) + m.columns[k];
   const Tensor flat = h.reshape({h.size(0) * h.size(1), h.size(2)});  // [B·N',D]
-  const Tensor picked = embedding(flat, Tensor::from_indices(m.positions, {s.chosen}));  // [M,D]
-  const Tensor logits = decoder(picked);                                                 // [M,V]
+  const Tensor picked =
+      embedding(flat, Tensor::from_indices(flat_positions, {s.chosen}));  // [M,D], a gather
+  const Tensor logits = decoder(picked);                                  // [M,V]
   s.loss = cross_entropy(logits, Tensor::from_indices(m.targets, {s.chosen}));
   const Tensor l = logits.contiguous();
   const int64_t v = l.size(1);
@@ -93,8 +88,8 @@ struct ValScore {
   double loss = 0.0, accuracy = 0.0;
 };
 
-// The objective on `data` with the draws of epoch 0 (the same tokens at every call), no dropout,
-// no gradients.
+// The objective on `data` with draws of their own (epoch -1: the same tokens at every call, none
+// of a training epoch's), no dropout, no gradients.
 ValScore validate(models::SequenceClassifier& model, const nn::Linear& decoder,
                   std::shared_ptr<const data::Dataset> data, const MaskedLmOptions& opt,
                   int64_t vocab, int32_t pad) {
@@ -197,6 +192,7 @@ MaskedLmResult pretrain_masked(models::SequenceClassifier& model,
     r.train_loss = float(loss_sum / double(std::max<int64_t>(chosen, 1)));
     r.val_loss = float(val.loss);
     r.val_accuracy = float(val.accuracy);
+    const double accuracy = double(correct) / double(std::max<int64_t>(chosen, 1));
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     char summary[200];
@@ -204,8 +200,7 @@ MaskedLmResult pretrain_masked(models::SequenceClassifier& model,
                   "pretrain epoch %lld/%lld  masked-token loss %.4f acc %.2f%%  val loss %.4f acc "
                   "%.2f%%  %.1f s",
                   (long long)(epoch + 1), (long long)opt.epochs, double(r.train_loss),
-                  100.0 * double(correct) / double(std::max<int64_t>(chosen, 1)), val.loss,
-                  100.0 * val.accuracy, seconds);
+                  100.0 * accuracy, val.loss, 100.0 * val.accuracy, seconds);
     if (opt.progress) progress.end_epoch(summary);
     if (log)
       log->write(
@@ -213,7 +208,7 @@ MaskedLmResult pretrain_masked(models::SequenceClassifier& model,
            {"epoch", epoch + 1},
            {"step", r.steps},
            {"loss", r.train_loss},
-           {"accuracy", double(correct) / double(std::max<int64_t>(chosen, 1))},
+           {"accuracy", accuracy},
            {"val_loss", val.loss},
            {"val_accuracy", val.accuracy},
            {"lr", optimizer.lr()},
