@@ -55,6 +55,11 @@ class SequenceClassifier : public Classifier {
   // Masked-token pretraining (train::pretrain_masked) reads it.
   Tensor encode(const Tensor& ids) const;
 
+  // The tensors encode() reads (embedding, positions, class token, blocks, final norm), named as
+  // in named_parameters(): what masked-token pretraining trains and `focus pretrain` saves. The
+  // pooling ("pool.*") and the head ("head.*") are the classifier's own.
+  nn::NamedTensors encoder_parameters() const;
+
  private:
   struct Encoded {
     Tensor states;                 // [B,offset+N',D], the class token first when there is one

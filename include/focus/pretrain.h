@@ -39,14 +39,17 @@ struct MaskedLmOptions {
 struct MaskedLmResult {
   int64_t steps = 0;
   double seconds = 0.0;
-  // Mean loss over the chosen tokens of the last epoch, in training; and on `validation` (fixed
-  // draws, no dropout) after the first and the last epoch, with the fraction predicted right.
-  float train_loss = 0.0f, first_val_loss = 0.0f, val_loss = 0.0f, val_accuracy = 0.0f;
+  // Mean loss over the chosen tokens of the last epoch and the fraction predicted right, in
+  // training; and on `validation` (fixed draws, no dropout) after the first and the last epoch
+  // (NaN when there is no validation set).
+  float train_loss = 0.0f, train_accuracy = 0.0f;
+  float first_val_loss = 0.0f, val_loss = 0.0f, val_accuracy = 0.0f;
 };
 
 // train and validation give i32 token ids [N] padded on the right with the model's pad id (their
-// labels are not read). The model's weights are updated in place; its classification head and
-// pooling are not trained.
+// labels are not read); validation may be null (`focus pretrain` trains on every text outside the
+// test split and holds none out). The model's weights are updated in place; its classification head
+// and pooling are not trained.
 MaskedLmResult pretrain_masked(models::SequenceClassifier& model,
                                std::shared_ptr<const data::Dataset> train,
                                std::shared_ptr<const data::Dataset> validation,

@@ -72,6 +72,13 @@ SequenceClassifier::SequenceClassifier(const SequenceClassifierOptions& opt, Gen
       "head", std::make_shared<nn::Linear>(opt.dim, opt.classes, nn::LinearOptions{}, gen));
 }
 
+nn::NamedTensors SequenceClassifier::encoder_parameters() const {
+  nn::NamedTensors out;
+  for (auto& [name, t] : named_parameters())
+    if (name.rfind("pool.", 0) != 0 && name.rfind("head.", 0) != 0) out.emplace_back(name, t);
+  return out;
+}
+
 SequenceClassifier::Encoded SequenceClassifier::encode_all(const Tensor& ids_in) const {
   FOCUS_CHECK(ids_in.dtype() == DType::i32 && ids_in.dim() == 2 && ids_in.size(1) >= 1 &&
                   ids_in.size(1) <= opt_.max_len,

@@ -84,8 +84,8 @@ Scored score(const models::SequenceClassifier& model, const nn::Linear& decoder,
   return s;
 }
 
-struct ValScore {
-  double loss = 0.0, accuracy = 0.0;
+struct ValScore {  // NaN without validation examples
+  double loss = std::nan(""), accuracy = std::nan("");
 };
 
 // The objective on `data` with draws of their own (epoch -1: the same tokens at every call, none
@@ -142,7 +142,8 @@ MaskedLmResult pretrain_masked(models::SequenceClassifier& model,
   const auto start = std::chrono::steady_clock::now();
 
   nn::Linear decoder(mo.dim, vocab, nn::LinearOptions{}, default_generator());
-  nn::NamedTensors params = model.named_parameters();
+  // Only what encode() reads: the pooling and head get no gradient here and must not decay.
+  nn::NamedTensors params = model.encoder_parameters();
   for (auto& [name, t] : decoder.named_parameters()) params.emplace_back("decoder." + name, t);
   optim::AdamW optimizer(params,
                          optim::AdamOptions{.lr = opt.lr, .weight_decay = opt.weight_decay});
@@ -193,27 +194,33 @@ MaskedLmResult pretrain_masked(models::SequenceClassifier& model,
     r.val_loss = float(val.loss);
     r.val_accuracy = float(val.accuracy);
     const double accuracy = double(correct) / double(std::max<int64_t>(chosen, 1));
+    r.train_accuracy = float(accuracy);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    char summary[200];
+    const bool validated = !std::isnan(val.loss);
+    char summary[200], val_part[64] = "";
+    if (validated)
+      std::snprintf(val_part, sizeof val_part, "  val loss %.4f acc %.2f%%", val.loss,
+                    100.0 * val.accuracy);
     std::snprintf(summary, sizeof summary,
-                  "pretrain epoch %lld/%lld  masked-token loss %.4f acc %.2f%%  val loss %.4f acc "
-                  "%.2f%%  %.1f s",
+                  "pretrain epoch %lld/%lld  masked-token loss %.4f acc %.2f%%%s  %.1f s",
                   (long long)(epoch + 1), (long long)opt.epochs, double(r.train_loss),
-                  100.0 * accuracy, val.loss, 100.0 * val.accuracy, seconds);
+                  100.0 * accuracy, val_part, seconds);
     if (opt.progress) progress.end_epoch(summary);
-    if (log)
-      log->write(
-          {{"kind", "pretrain_epoch"},
-           {"epoch", epoch + 1},
-           {"step", r.steps},
-           {"loss", r.train_loss},
-           {"accuracy", accuracy},
-           {"val_loss", val.loss},
-           {"val_accuracy", val.accuracy},
-           {"lr", optimizer.lr()},
-           {"time",
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}});
+    if (log) {
+      nlohmann::json rec = {{"kind", "pretrain_epoch"},
+                            {"epoch", epoch + 1},
+                            {"step", r.steps},
+                            {"loss", r.train_loss},
+                            {"accuracy", accuracy}};
+      if (validated) {
+        rec["val_loss"] = val.loss;
+        rec["val_accuracy"] = val.accuracy;
+      }
+      rec["lr"] = optimizer.lr();
+      rec["time"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      log->write(rec);
+    }
   }
   model.train(was_training);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -165,8 +165,21 @@ TEST(Cli, PretrainingWithoutAMaskTokenIsAConfigError) {
   Result r = run("train --quiet --config " + write_config(d, kSmall) +
                  " --set train.pretrain_epochs=1 --out " + d);
   EXPECT_EQ(r.status, 1) << r.out;
-  EXPECT_NE(r.out.find("train.pretrain_epochs needs a sequence_transformer"), std::string::npos)
+  EXPECT_NE(r.out.find("train.pretrain_epochs and train.init need a sequence_transformer"),
+            std::string::npos)
       << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  // focus pretrain refuses it too.
+  r = run("pretrain --quiet --config " + write_config(d, kSmall) +
+          " --set train.pretrain_epochs=1 --out " + d + "/pre");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("cannot be pretrained on masked tokens"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  // train.init must name a pretrain directory.
+  r = run("train --quiet --config " + write_config(d, kSmall) + " --set train.init=" + d +
+          "/nowhere --out " + d);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("is not a `focus pretrain` directory"), std::string::npos) << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
 }
 

@@ -1,6 +1,8 @@
 // The spam filter end to end through the CLI: a short training run on a stratified subset of the
 // SpamAssassin corpus learns well above the majority class, predict prints a label and a
 // probability, the attention view is escaped HTML, and bad input is a one-line error.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "focus/io/safetensors.h"
+#include "focus/train.h"
 #include "test_util.h"
 
 namespace {
@@ -353,6 +357,100 @@ TEST(Spam, PretrainingFillsInHiddenPiecesThenFineTunes) {
     else
       EXPECT_EQ(m, metrics) << "the same seed pretrains and fine-tunes the same model";
   }
+}
+
+// focus pretrain trains the encoder once, on every mail outside the test split, and focus train
+// starts from it (train.init): the encoder it loads is the pretrained one, the tokenizer is the
+// pretrained one's, and a config that would change the test split or the model is refused.
+TEST(Spam, PretrainOnceThenFineTuneFromIt) {
+  if (!fs::is_directory(corpus()))
+    GTEST_SKIP() << "no spam corpus at " << corpus() << " (scripts/fetch_spam.sh fetches it)";
+  const ::focus::test::ScratchDir scratch("spam_pretrain_init");
+  const std::string dir = scratch.str();
+  const std::string cfg = write_config(
+      dir, {{"data", {{"limit", 500}, {"length", 64}, {"vocab", 800}, {"headers", "Subject,From"}}},
+            {"model", {{"dim", 16}}},
+            {"train", {{"epochs", 3}, {"pretrain_epochs", 3}}}});
+  const std::string pre = dir + "/pre";
+  const Result p = run("pretrain --config " + cfg + " --out " + pre + " --threads 1 --quiet");
+  ASSERT_EQ(p.status, 0) << p.out;
+  EXPECT_NE(p.out.find("train.init=" + pre), std::string::npos) << p.out;
+  // Every mail outside the test split is pretraining text; none is held out.
+  const nlohmann::json d = nlohmann::json::parse(slurp(pre + "/data.json"));
+  EXPECT_EQ(int64_t(d.at("train")) + int64_t(d.at("test")), int64_t(d.at("mails")));
+  EXPECT_EQ(int64_t(d.at("validation")), 0);
+  std::ifstream log(pre + "/pretrain.jsonl");
+  std::vector<nlohmann::json> epochs;
+  for (std::string line; std::getline(log, line);) epochs.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(epochs.size(), 3u);
+  EXPECT_LT(double(epochs[2].at("loss")), double(epochs[0].at("loss")));
+  EXPECT_FALSE(epochs[0].contains("val_loss"));
+  const auto encoder = ::focus::io::load_safetensors(pre + "/pretrained.safetensors").tensors;
+  EXPECT_TRUE(encoder.count("embed.weight"));
+  for (const auto& [name, t] : encoder)
+    EXPECT_TRUE(name.rfind("head.", 0) != 0 && name.rfind("pool.", 0) != 0) << name;
+
+  // With a learning rate too small to move anything, fine-tuning keeps the encoder it loaded:
+  // the pretrained one, not this seed's fresh initialisation (the run without init).
+  auto largest_change = [&](const std::string& model_dir) {
+    const auto ck = ::focus::train::load_checkpoint(model_dir + "/best.safetensors");
+    double worst = 0;
+    for (const auto& [name, t] : encoder) {
+      const ::focus::Tensor a = t.contiguous(), b = ck.model.at(name).contiguous();
+      EXPECT_EQ(a.shape(), b.shape()) << name;
+      for (int64_t i = 0; i < a.numel(); ++i)
+        worst = std::max(worst, double(std::fabs(a.data()[i] - b.data()[i])));
+    }
+    return worst;
+  };
+  const std::string still = " --set train.lr=1e-9 --epochs 1 --threads 1 --quiet --no-test";
+  Result r =
+      run("train --config " + cfg + " --set train.init=" + pre + still + " --out " + dir + "/init");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("encoder from " + pre), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("pretrained "), std::string::npos) << "its own pretraining is not run";
+  EXPECT_LT(largest_change(dir + "/init"), 1e-5);
+  EXPECT_EQ(slurp(dir + "/init/tokenizer.model"), slurp(pre + "/tokenizer.model"));
+  r = run("train --config " + cfg + " --set train.pretrain_epochs=0" + still + " --out " + dir +
+          "/fresh");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_GT(largest_change(dir + "/fresh"), 1e-2);
+
+  // Fine-tuned for real, it learns; the folds of a cross-validation may start from it too.
+  r = run("train --config " + cfg + " --set train.init=" + pre +
+          " --epochs 8 --threads 1 --quiet --out " + dir + "/tuned");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const nlohmann::json m = nlohmann::json::parse(slurp(dir + "/tuned/test_metrics.json"));
+  EXPECT_GE(double(m.at("accuracy")), 0.85) << r.out;
+  r = run("train --config " + cfg + " --set train.init=" + pre +
+          " --set data.folds=3 --set data.fold=1 --max-steps 2 --threads 1 --quiet --out " + dir +
+          "/fold");
+  EXPECT_EQ(r.status, 0) << r.out;
+
+  // Another model, or another data seed (another test split), is refused in one line.
+  for (const std::string& change : {std::string("model.dim=32"), std::string("data.seed=4")}) {
+    r = run("train --config " + cfg + " --set train.init=" + pre + " --set " + change +
+            " --quiet --out " + dir + "/refused");
+    EXPECT_EQ(r.status, 1) << r.out;
+    EXPECT_NE(r.out.find("was pretrained with " + change.substr(0, change.find('='))),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  }
+  // A truncated encoder file is a data error naming it, found before the data loads.
+  const std::string bad = dir + "/bad";
+  fs::create_directories(bad);
+  for (const char* f : {"config.json", "tokenizer.model"})
+    fs::copy_file(pre + "/" + f, bad + "/" + f);
+  const std::string bytes = slurp(pre + "/pretrained.safetensors");
+  std::ofstream(bad + "/pretrained.safetensors", std::ios::binary)
+      << bytes.substr(0, bytes.size() / 2);
+  r = run("train --config " + cfg + " --set train.init=" + bad + " --quiet --out " + dir +
+          "/from_bad");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("pretrained.safetensors"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_FALSE(fs::exists(dir + "/from_bad/best.safetensors"));
 }
 
 // scripts/cross_validate.py trains K folds of one config: each fold validates on its own share of

@@ -48,6 +48,7 @@ nlohmann::json member_dirs(const Report& r);
 void print_confusion(const train::Evaluation& ev, const std::vector<std::string>& class_names = {});
 
 int train_main(int argc, char** argv);
+int pretrain_main(int argc, char** argv);
 int eval_main(int argc, char** argv);
 int predict_main(int argc, char** argv);
 int inspect_main(int argc, char** argv);

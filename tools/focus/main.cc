@@ -16,6 +16,7 @@ void usage(std::FILE* out) {
                "usage: focus <command> [options]\n\n"
                "commands:\n"
                "  train    train a model from a JSON config (focus train --help)\n"
+               "  pretrain pretrain a text model's encoder on masked tokens, for train.init\n"
                "  eval     evaluate a trained model on its test split\n"
                "  predict  class probabilities for one input\n"
                "  inspect  parameters, training state and attention focus of a model\n\n"
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (cmd == "train") return train_main(argc - 1, argv + 1);
+    if (cmd == "pretrain") return pretrain_main(argc - 1, argv + 1);
     if (cmd == "eval") return eval_main(argc - 1, argv + 1);
     if (cmd == "predict") return predict_main(argc - 1, argv + 1);
     if (cmd == "inspect") return inspect_main(argc - 1, argv + 1);

@@ -45,6 +45,14 @@ struct TaskContext {
   bool training = false;
   // False when only `input` (and what predict needs) is wanted: the data sets may stay null.
   bool need_data = true;
+  // `focus pretrain`: the sets are for masked-token pretraining, which reads no labels, so every
+  // example outside the test split (training and validation) is in `train` and preprocessing is
+  // fitted on all of them; validation and test stay null. Tasks without pretraining ignore it
+  // (their Splits::mask_id is -1, which the command refuses).
+  bool pretraining = false;
+  // train.init: a `focus pretrain` directory whose fitted preprocessing (spam: tokenizer.model) is
+  // reused, and saved into model_dir, instead of being fitted on the training split; empty: fit.
+  std::string preprocessing_from;
 };
 
 struct PredictOptions {

@@ -228,10 +228,18 @@ class SpamTask : public Task {
       }
     }
 
+    // What the tokenizer is fitted on and what trains: the training split, or for pretraining
+    // (which reads no labels) every mail outside the test split.
+    const std::vector<int64_t>& fitted = ctx.pretraining ? rest : train;
     data::Tokenizer tok;
-    if (ctx.training) {
-      // Fitted on the training split only: validation and test text never shapes the pieces.
-      tok = data::Tokenizer::train(pick(train, texts), topt);
+    if (ctx.training && !ctx.preprocessing_from.empty()) {
+      // The pieces the pretrained encoder learnt: its ids mean nothing under another tokenizer.
+      tok = data::Tokenizer::load((fs::path(ctx.preprocessing_from) / "tokenizer.model").string());
+      fs::create_directories(ctx.model_dir);
+      tok.save(tok_path);
+    } else if (ctx.training) {
+      // Validation text shapes the pieces only for pretraining; test text never does.
+      tok = data::Tokenizer::train(pick(fitted, texts), topt);
       fs::create_directories(ctx.model_dir);
       tok.save(tok_path);
     } else {
@@ -243,13 +251,15 @@ class SpamTask : public Task {
     };
     int64_t cut = 0;
     double mean = 0;
-    s.train = make(train, &cut, &mean);
-    s.validation = make(val, nullptr, nullptr);
-    s.test = make(test, nullptr, nullptr);
+    s.train = make(fitted, &cut, &mean);
+    if (!ctx.pretraining) {
+      s.validation = make(val, nullptr, nullptr);
+      s.test = make(test, nullptr, nullptr);
+    }
     s.input = input_json(tok, text);
     s.mask_id = data::Tokenizer::kUnk;  // byte fallback spells every character: never emitted
     std::map<std::string, int64_t> weighted_mails;  // training mails of each weighted group
-    if (!group_weights.empty())
+    if (!group_weights.empty() && !ctx.pretraining)
       for (int64_t i : train) {
         const auto it = group_weights.find(group_of(paths[size_t(i)]));
         s.train_weights.push_back(it == group_weights.end() ? 1.0f : it->second);
@@ -269,17 +279,32 @@ class SpamTask : public Task {
           "spam: tokenizer %s, %lld pieces; training mails average %.0f pieces, %.1f%% cut "
           "at %lld\n",
           topt.model.c_str(), (long long)tok.vocab_size(), mean,
-          100.0 * double(cut) / double(std::max<size_t>(train.size(), 1)), (long long)text.length);
-      for (const auto& [group, w] : group_weights)
+          100.0 * double(cut) / double(std::max<size_t>(fitted.size(), 1)), (long long)text.length);
+      if (ctx.pretraining)
+        std::printf(
+            "spam: pretraining on the %lld training and validation mails (labels unread); "
+            "the %lld test mails stay unread\n",
+            (long long)fitted.size(), (long long)test.size());
+      else if (!ctx.preprocessing_from.empty())
+        std::printf("spam: tokenizer of %s\n", ctx.preprocessing_from.c_str());
+      for (const auto& [group, w] : ctx.pretraining ? decltype(group_weights){} : group_weights)
         std::printf("spam: the %lld training mails of %s weigh %g in the loss\n",
                     (long long)weighted_mails[group], group.c_str(), double(w));
-      nlohmann::json summary = {{"corpus", corpus},          {"mails", n},
-                                {"ham", n - n_spam},         {"spam", n_spam},
-                                {"malformed", malformed},    {"unknown_charset", unknown_charset},
-                                {"problems", problems},      {"train", train.size()},
-                                {"validation", val.size()},  {"test", test.size()},
-                                {"vocab", tok.vocab_size()}, {"mean_train_pieces", mean},
-                                {"train_truncated", cut},    {"group_weights", group_weights}};
+      nlohmann::json summary = {{"corpus", corpus},
+                                {"mails", n},
+                                {"ham", n - n_spam},
+                                {"spam", n_spam},
+                                {"malformed", malformed},
+                                {"unknown_charset", unknown_charset},
+                                {"problems", problems},
+                                {"train", fitted.size()},
+                                {"validation", ctx.pretraining ? 0 : val.size()},
+                                {"test", test.size()},
+                                {"pretraining", ctx.pretraining},
+                                {"vocab", tok.vocab_size()},
+                                {"mean_train_pieces", mean},
+                                {"train_truncated", cut},
+                                {"group_weights", group_weights}};
       write_text_atomic((fs::path(ctx.model_dir) / "data.json").string(), summary.dump(2) + "\n");
     }
     return s;

@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "focus/pretrain.h"
+#include "pretrained.h"
 
 namespace focus::cli {
 
@@ -54,13 +55,17 @@ int train_main(int argc, char** argv) {
   // that fit preprocessing on the training split save it into `out`, so it must exist.)
   std::filesystem::create_directories(out);
   config::Reader root(cfg);
-  config::Reader data_cfg = root.object("data");
-  const Task* task = nullptr;
-  Splits splits = load_data(data_cfg, {.model_dir = out, .training = true}, &task);
-  data_cfg.finish();
   config::Reader train_cfg = root.object("train");
+  // A `focus pretrain` directory to start from (pretrained.h); checked before the data loads.
+  const std::string init = train_cfg.string("init", "");
+  if (!init.empty()) check_pretrained_dir(init, cfg);
   train::FitOptions fit = train::fit_options(train_cfg);
   train_cfg.finish();
+  config::Reader data_cfg = root.object("data");
+  const Task* task = nullptr;
+  Splits splits =
+      load_data(data_cfg, {.model_dir = out, .training = true, .preprocessing_from = init}, &task);
+  data_cfg.finish();
   const nlohmann::json model_cfg = cfg.value("model", nlohmann::json::object());
   root.object("model");  // checked by models::build
   root.finish();
@@ -68,10 +73,13 @@ int train_main(int argc, char** argv) {
   manual_seed(fit.seed);  // initialisation and dropout draw from default_generator()
   auto model = models::build(model_cfg, splits.input, default_generator());
   auto* sequence_model = dynamic_cast<models::SequenceClassifier*>(model.get());
-  if (fit.pretrain_epochs > 0 && (!sequence_model || splits.mask_id < 0))
+  if ((fit.pretrain_epochs > 0 || !init.empty()) && (!sequence_model || splits.mask_id < 0))
     throw config::ConfigError(
-        "config: train.pretrain_epochs needs a sequence_transformer model on token ids (the "
-        "spam task); this config's model and data have no masked-token objective");
+        "config: train.pretrain_epochs and train.init need a sequence_transformer model on token "
+        "ids (the spam task); this config's model and data have no masked-token objective");
+  // The encoder pretrained in `init` replaces this run's own pretraining; the pooling and head
+  // keep this seed's initialisation. (A resumed run's last.safetensors holds its weights.)
+  if (!init.empty() && !resume) load_encoder(*sequence_model, init);
   if (splits.augment) fit.transform = splits.augment;
   fit.example_weights = splits.train_weights;
   fit.out_dir = out;
@@ -86,8 +94,12 @@ int train_main(int argc, char** argv) {
   std::printf("model: %lld parameters; data: %lld train, %lld validation, %lld test; %d threads\n",
               (long long)model->parameter_count(), (long long)splits.train->size(),
               (long long)splits.validation->size(), (long long)splits.test->size(), num_threads());
+  if (!init.empty())
+    std::printf(
+        "encoder from %s%s\n", init.c_str(),
+        fit.pretrain_epochs > 0 ? " (it replaces this config's train.pretrain_epochs)" : "");
   std::fflush(stdout);
-  if (fit.pretrain_epochs > 0 && !resume) {
+  if (fit.pretrain_epochs > 0 && init.empty() && !resume) {
     // A resumed run's last.safetensors already holds the pretrained (and fine-tuned) weights.
     const train::MaskedLmResult p =
         train::pretrain_masked(*sequence_model, splits.train, splits.validation,

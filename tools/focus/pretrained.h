@@ -1,0 +1,32 @@
+// A `focus pretrain` directory: a sequence transformer's encoder pretrained on masked tokens
+// (pretrained.safetensors), the config it was pretrained with (config.json), the task's fitted
+// preprocessing (spam: tokenizer.model) and pretrain.jsonl. `focus train` starts from one with
+// train.init = DIR: the classifier's encoder is loaded from it, its pooling and head start afresh
+// from the fine-tuning seed.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "focus/models.h"
+
+namespace focus::cli {
+
+inline constexpr const char* kPretrainedFile = "pretrained.safetensors";
+
+// The resolved config of `dir`, after checking that it is a pretrain directory and that `config`
+// can start from it: the same model object, and the same data object but for the keys that only
+// say how the non-test examples are split between training and validation (validation, folds,
+// fold, group_weights). Anything else could move the test split or the text the encoder reads.
+// ConfigError naming the first key that differs.
+nlohmann::json check_pretrained_dir(const std::string& dir, const nlohmann::json& config);
+
+// Saves the encoder's tensors (SequenceClassifier::encoder_parameters) to dir/kPretrainedFile.
+void save_encoder(const models::SequenceClassifier& model, const std::string& dir);
+
+// Loads dir/kPretrainedFile into the encoder: every encoder tensor must be there with its shape,
+// and nothing else; the pooling and head are left as they are. A bad file changes nothing.
+void load_encoder(models::SequenceClassifier& model, const std::string& dir);
+
+}  // namespace focus::cli
