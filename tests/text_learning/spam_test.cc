@@ -325,6 +325,21 @@ TEST(Spam, EnsembleScriptTrainsSeedsAndReportsTheEnsemble) {
   EXPECT_NE(failing.out.find("lrate"), std::string::npos) << failing.out;
 }
 
+// 500 mails, a dim-16 encoder, 3 epochs of pretraining: seconds per run.
+std::string write_pretrain_config(const std::string& dir, int epochs) {
+  return write_config(
+      dir, {{"data", {{"limit", 500}, {"length", 64}, {"vocab", 800}, {"headers", "Subject,From"}}},
+            {"model", {{"dim", 16}}},
+            {"train", {{"epochs", epochs}, {"pretrain_epochs", 3}}}});
+}
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<nlohmann::json> out;
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
 // train.pretrain_epochs: the encoder is first trained to fill in hidden pieces of the training
 // mails (its held-out loss falls), then fine-tuned as usual; the same seed gives the same model.
 TEST(Spam, PretrainingFillsInHiddenPiecesThenFineTunes) {
@@ -332,19 +347,14 @@ TEST(Spam, PretrainingFillsInHiddenPiecesThenFineTunes) {
     GTEST_SKIP() << "no spam corpus at " << corpus() << " (scripts/fetch_spam.sh fetches it)";
   const ::focus::test::ScratchDir scratch("spam_pretrain");
   const std::string dir = scratch.str();
-  const std::string cfg = write_config(
-      dir, {{"data", {{"limit", 500}, {"length", 64}, {"vocab", 800}, {"headers", "Subject,From"}}},
-            {"model", {{"dim", 16}}},
-            {"train", {{"epochs", 2}, {"pretrain_epochs", 3}}}});
+  const std::string cfg = write_pretrain_config(dir, 2);
   std::string metrics;
   for (const char* name : {"a", "b"}) {
     const std::string out = dir + "/" + name;
     const Result r = run("train --config " + cfg + " --out " + out + " --threads 1 --quiet");
     ASSERT_EQ(r.status, 0) << r.out;
     EXPECT_NE(r.out.find("pretrained "), std::string::npos) << r.out;
-    std::ifstream log(out + "/pretrain.jsonl");
-    std::vector<nlohmann::json> epochs;
-    for (std::string line; std::getline(log, line);) epochs.push_back(nlohmann::json::parse(line));
+    const std::vector<nlohmann::json> epochs = read_jsonl(out + "/pretrain.jsonl");
     ASSERT_EQ(epochs.size(), 3u);
     EXPECT_EQ(epochs[0].at("kind"), "pretrain_epoch");
     EXPECT_LT(double(epochs[2].at("val_loss")), double(epochs[0].at("val_loss")));
@@ -367,10 +377,7 @@ TEST(Spam, PretrainOnceThenFineTuneFromIt) {
     GTEST_SKIP() << "no spam corpus at " << corpus() << " (scripts/fetch_spam.sh fetches it)";
   const ::focus::test::ScratchDir scratch("spam_pretrain_init");
   const std::string dir = scratch.str();
-  const std::string cfg = write_config(
-      dir, {{"data", {{"limit", 500}, {"length", 64}, {"vocab", 800}, {"headers", "Subject,From"}}},
-            {"model", {{"dim", 16}}},
-            {"train", {{"epochs", 3}, {"pretrain_epochs", 3}}}});
+  const std::string cfg = write_pretrain_config(dir, 3);
   const std::string pre = dir + "/pre";
   const Result p = run("pretrain --config " + cfg + " --out " + pre + " --threads 1 --quiet");
   ASSERT_EQ(p.status, 0) << p.out;
@@ -379,9 +386,7 @@ TEST(Spam, PretrainOnceThenFineTuneFromIt) {
   const nlohmann::json d = nlohmann::json::parse(slurp(pre + "/data.json"));
   EXPECT_EQ(int64_t(d.at("train")) + int64_t(d.at("test")), int64_t(d.at("mails")));
   EXPECT_EQ(int64_t(d.at("validation")), 0);
-  std::ifstream log(pre + "/pretrain.jsonl");
-  std::vector<nlohmann::json> epochs;
-  for (std::string line; std::getline(log, line);) epochs.push_back(nlohmann::json::parse(line));
+  const std::vector<nlohmann::json> epochs = read_jsonl(pre + "/pretrain.jsonl");
   ASSERT_EQ(epochs.size(), 3u);
   EXPECT_LT(double(epochs[2].at("loss")), double(epochs[0].at("loss")));
   EXPECT_FALSE(epochs[0].contains("val_loss"));

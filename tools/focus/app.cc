@@ -8,6 +8,14 @@
 
 namespace focus::cli {
 
+nlohmann::json resolved_config(const std::string& path, const std::vector<std::string>& sets,
+                               int64_t seed) {
+  nlohmann::json cfg = config::load(path);
+  for (const std::string& s : sets) config::set_path(cfg, s);
+  if (seed >= 0) cfg["train"]["seed"] = seed;
+  return cfg;
+}
+
 Splits load_data(config::Reader& r, const TaskContext& ctx, const Task** task_out) {
   const Task& task = find_task(r.string("task", "argmax_position"));
   if (task_out) *task_out = &task;

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,11 @@ namespace focus::cli {
 
 // Exit codes: 0 success, 1 usage (bad flags or config), 2 data or I/O.
 constexpr int kOk = 0, kUsage = 1, kData = 2;
+
+// The config at `path` with the --set overrides ("a.b=value") applied, and train.seed when
+// seed >= 0: what train and pretrain read, and save as the run's config.json.
+nlohmann::json resolved_config(const std::string& path, const std::vector<std::string>& sets,
+                               int64_t seed);
 
 // The data a config's "data" object names, through its task ("task": "argmax_position", ...).
 Splits load_data(config::Reader& data, const TaskContext& ctx, const Task** task = nullptr);

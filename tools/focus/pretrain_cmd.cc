@@ -38,9 +38,7 @@ int pretrain_main(int argc, char** argv) {
   }
   if (threads > 0) set_num_threads(threads);
 
-  nlohmann::json cfg = config::load(config_path);
-  for (const std::string& s : sets) config::set_path(cfg, s);
-  if (seed >= 0) cfg["train"]["seed"] = seed;
+  nlohmann::json cfg = resolved_config(config_path, sets, seed);
   if (epochs > 0) cfg["train"]["pretrain_epochs"] = epochs;
 
   config::Reader root(cfg);

@@ -43,9 +43,7 @@ int train_main(int argc, char** argv) {
   }
   if (threads > 0) set_num_threads(threads);
 
-  nlohmann::json cfg = config::load(config_path);
-  for (const std::string& s : sets) config::set_path(cfg, s);
-  if (seed >= 0) cfg["train"]["seed"] = seed;
+  nlohmann::json cfg = resolved_config(config_path, sets, seed);
   if (epochs > 0) cfg["train"]["epochs"] = epochs;
   if (batch > 0) cfg["train"]["batch"] = batch;
   if (lr > 0) cfg["train"]["lr"] = lr;
