@@ -87,18 +87,8 @@ int pretrain_main(int argc, char** argv) {
       }(),
       (long long)splits.train->size(), num_threads());
   std::fflush(stdout);
-  const train::MaskedLmResult p = train::pretrain_masked(*sequence_model, splits.train, nullptr,
-                                                         {.epochs = fit.pretrain_epochs,
-                                                          .batch = fit.batch,
-                                                          .mask = fit.pretrain_mask,
-                                                          .mask_id = splits.mask_id,
-                                                          .lr = fit.lr,
-                                                          .weight_decay = fit.weight_decay,
-                                                          .warmup = fit.warmup,
-                                                          .clip = fit.clip,
-                                                          .seed = fit.seed,
-                                                          .out_dir = out,
-                                                          .progress = !quiet});
+  const train::MaskedLmResult p = train::pretrain_masked(
+      *sequence_model, splits.train, nullptr, masked_lm_options(fit, splits.mask_id, out, !quiet));
   // The weights first, then the config that says what they are: a directory with a config.json
   // and no weights is never left behind as if complete (check_pretrained_dir needs both).
   save_encoder(*sequence_model, out);

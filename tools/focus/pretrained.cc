@@ -27,6 +27,21 @@ std::string shown(const nlohmann::json& object, const std::string& key) {
 
 }  // namespace
 
+train::MaskedLmOptions masked_lm_options(const train::FitOptions& fit, int32_t mask_id,
+                                         const std::string& out_dir, bool progress) {
+  return {.epochs = fit.pretrain_epochs,
+          .batch = fit.batch,
+          .mask = fit.pretrain_mask,
+          .mask_id = mask_id,
+          .lr = fit.lr,
+          .weight_decay = fit.weight_decay,
+          .warmup = fit.warmup,
+          .clip = fit.clip,
+          .seed = fit.seed,
+          .out_dir = out_dir,
+          .progress = progress};
+}
+
 nlohmann::json check_pretrained_dir(const std::string& dir, const nlohmann::json& config) {
   const fs::path d(dir);
   if (!fs::is_regular_file(d / kPretrainedFile) || !fs::is_regular_file(d / "config.json"))

@@ -10,10 +10,17 @@
 #include <nlohmann/json.hpp>
 
 #include "focus/models.h"
+#include "focus/pretrain.h"
+#include "focus/trainer.h"
 
 namespace focus::cli {
 
 inline constexpr const char* kPretrainedFile = "pretrained.safetensors";
+
+// Pretraining as a config's train object asks for it: train.pretrain_epochs and pretrain_mask,
+// with the fine-tuning's optimiser settings, batch and seed; pretrain.jsonl goes into out_dir.
+train::MaskedLmOptions masked_lm_options(const train::FitOptions& fit, int32_t mask_id,
+                                         const std::string& out_dir, bool progress);
 
 // The resolved config of `dir`, after checking that it is a pretrain directory and that `config`
 // can start from it: the same model object, and the same data object but for the keys that only

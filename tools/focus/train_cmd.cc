@@ -101,17 +101,7 @@ int train_main(int argc, char** argv) {
     // A resumed run's last.safetensors already holds the pretrained (and fine-tuned) weights.
     const train::MaskedLmResult p =
         train::pretrain_masked(*sequence_model, splits.train, splits.validation,
-                               {.epochs = fit.pretrain_epochs,
-                                .batch = fit.batch,
-                                .mask = fit.pretrain_mask,
-                                .mask_id = splits.mask_id,
-                                .lr = fit.lr,
-                                .weight_decay = fit.weight_decay,
-                                .warmup = fit.warmup,
-                                .clip = fit.clip,
-                                .seed = fit.seed,
-                                .out_dir = out,
-                                .progress = !quiet});
+                               masked_lm_options(fit, splits.mask_id, out, !quiet));
     std::printf(
         "pretrained %lld steps in %.1f s; masked-token validation loss %.4f -> %.4f, accuracy "
         "%.2f%%\n",
