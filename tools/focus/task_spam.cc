@@ -287,9 +287,10 @@ class SpamTask : public Task {
             (long long)fitted.size(), (long long)test.size());
       else if (!ctx.preprocessing_from.empty())
         std::printf("spam: tokenizer of %s\n", ctx.preprocessing_from.c_str());
-      for (const auto& [group, w] : ctx.pretraining ? decltype(group_weights){} : group_weights)
-        std::printf("spam: the %lld training mails of %s weigh %g in the loss\n",
-                    (long long)weighted_mails[group], group.c_str(), double(w));
+      if (!ctx.pretraining)  // pretraining weighs nothing: it reads no labels
+        for (const auto& [group, w] : group_weights)
+          std::printf("spam: the %lld training mails of %s weigh %g in the loss\n",
+                      (long long)weighted_mails[group], group.c_str(), double(w));
       nlohmann::json summary = {{"corpus", corpus},
                                 {"mails", n},
                                 {"ham", n - n_spam},
