@@ -5,7 +5,6 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "app.h"
 #include "focus/pretrain.h"
@@ -46,21 +45,18 @@ int pretrain_main(int argc, char** argv) {
   config::Reader train_cfg = root.object("train");
   if (!train_cfg.string("init", "").empty())
     throw config::ConfigError(
-        "config: train.init has no meaning for focus pretrain, which "
-        "starts from the seed's initialisation");
+        "config: train.init has no meaning for focus pretrain, which starts from the seed's "
+        "initialisation");
   const train::FitOptions fit = train::fit_options(train_cfg);
   train_cfg.finish();
   if (fit.pretrain_epochs < 1)
     throw config::ConfigError(
-        "config: focus pretrain needs train.pretrain_epochs >= 1 (or "
-        "--epochs N)");
+        "config: focus pretrain needs train.pretrain_epochs >= 1 (or --epochs N)");
   const nlohmann::json model_cfg = cfg.value("model", nlohmann::json::object());
   if (const std::string kind = model_cfg.value("kind", "sequence_transformer");
       kind != "sequence_transformer")
     throw config::ConfigError(
-        "config: focus pretrain needs a sequence_transformer model, got "
-        "model.kind '" +
-        kind + "'");
+        "config: focus pretrain needs a sequence_transformer model, got model.kind '" + kind + "'");
   root.object("model");  // checked by models::build
   std::filesystem::create_directories(out);
   Splits splits =
@@ -69,28 +65,24 @@ int pretrain_main(int argc, char** argv) {
   root.finish();
   if (splits.mask_id < 0)
     throw config::ConfigError(
-        "config: this task's data has no hidden-token id, so its model "
-        "cannot be pretrained on masked tokens");
+        "config: this task's data has no hidden-token id, so its model cannot be pretrained on "
+        "masked tokens");
 
   manual_seed(fit.seed);  // initialisation draws from the seed, as in focus train
   auto model = models::build(model_cfg, splits.input, default_generator());
   auto* sequence_model = dynamic_cast<models::SequenceClassifier*>(model.get());
   FOCUS_CHECK(sequence_model, "focus pretrain: the model is not a sequence classifier");
+  int64_t encoder_size = 0;
+  for (const auto& [name, t] : sequence_model->encoder_parameters()) encoder_size += t.numel();
   std::printf(
-      "model: %lld parameters, %lld in the encoder; pretraining on %lld texts; %d "
-      "threads\n",
-      (long long)model->parameter_count(),
-      [&] {
-        long long n = 0;
-        for (const auto& [name, t] : sequence_model->encoder_parameters()) n += t.numel();
-        return n;
-      }(),
-      (long long)splits.train->size(), num_threads());
+      "model: %lld parameters, %lld in the encoder; pretraining on %lld texts; %d threads\n",
+      (long long)model->parameter_count(), (long long)encoder_size, (long long)splits.train->size(),
+      num_threads());
   std::fflush(stdout);
   const train::MaskedLmResult p = train::pretrain_masked(
       *sequence_model, splits.train, nullptr, masked_lm_options(fit, splits.mask_id, out, !quiet));
   // The weights first, then the config that says what they are: a directory with a config.json
-  // and no weights is never left behind as if complete (check_pretrained_dir needs both).
+  // and no weights is never left behind as if complete (open_pretrained_dir needs both).
   save_encoder(*sequence_model, out);
   write_text_atomic((std::filesystem::path(out) / "config.json").string(), cfg.dump(2) + "\n");
   std::printf(

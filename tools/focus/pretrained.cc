@@ -42,14 +42,12 @@ train::MaskedLmOptions masked_lm_options(const train::FitOptions& fit, int32_t m
           .progress = progress};
 }
 
-nlohmann::json check_pretrained_dir(const std::string& dir, const nlohmann::json& config) {
+Pretrained open_pretrained_dir(const std::string& dir, const nlohmann::json& config) {
   const fs::path d(dir);
   if (!fs::is_regular_file(d / kPretrainedFile) || !fs::is_regular_file(d / "config.json"))
     throw config::ConfigError("config: train.init '" + dir + "' is not a `focus pretrain` " +
                               "directory (no " + kPretrainedFile + " and config.json there)");
   const nlohmann::json pre = config::load((d / "config.json").string());
-  // A damaged encoder file fails now (a data error naming it), not after the data has loaded.
-  (void)io::load_safetensors((d / kPretrainedFile).string());
   const nlohmann::json empty = nlohmann::json::object();
   const nlohmann::json& model = config.contains("model") ? config.at("model") : empty;
   const nlohmann::json& pre_model = pre.contains("model") ? pre.at("model") : empty;
@@ -69,7 +67,7 @@ nlohmann::json check_pretrained_dir(const std::string& dir, const nlohmann::json
         shown(pre_data, k) + ", this config has " + shown(data, k) +
         "; only data.validation, folds, fold and group_weights may differ (the others move the "
         "test split or change the text)");
-  return pre;
+  return {dir, pre, io::load_safetensors((d / kPretrainedFile).string()).tensors};
 }
 
 void save_encoder(const models::SequenceClassifier& model, const std::string& dir) {
@@ -79,19 +77,18 @@ void save_encoder(const models::SequenceClassifier& model, const std::string& di
                        {{"format", "focus-pretrained-encoder"}});
 }
 
-void load_encoder(models::SequenceClassifier& model, const std::string& dir) {
-  const std::string path = (fs::path(dir) / kPretrainedFile).string();
-  io::TensorFile file = io::load_safetensors(path);
+void load_encoder(models::SequenceClassifier& model, const Pretrained& pre) {
+  const std::string path = (fs::path(pre.dir) / kPretrainedFile).string();
   std::map<std::string, Tensor> encoder;
   for (const auto& [name, t] : model.encoder_parameters()) encoder.emplace(name, t);
-  for (const auto& [name, t] : file.tensors)
+  for (const auto& [name, t] : pre.encoder)
     FOCUS_CHECK(encoder.count(name), "train.init: ", path, " holds '", name, "' ", t.shape(),
                 ", which is not a tensor of this model's encoder");
   for (const auto& [name, t] : encoder)
-    FOCUS_CHECK(file.tensors.count(name), "train.init: ", path, " lacks the encoder's '", name,
-                "' ", t.shape());
+    FOCUS_CHECK(pre.encoder.count(name), "train.init: ", path, " lacks the encoder's '", name, "' ",
+                t.shape());
   // Shapes and dtypes are checked before anything is copied.
-  model.load_state_dict(file.tensors, /*strict=*/false);
+  model.load_state_dict(pre.encoder, /*strict=*/false);
 }
 
 }  // namespace focus::cli

@@ -5,6 +5,7 @@
 // from the fine-tuning seed.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -22,18 +23,26 @@ inline constexpr const char* kPretrainedFile = "pretrained.safetensors";
 train::MaskedLmOptions masked_lm_options(const train::FitOptions& fit, int32_t mask_id,
                                          const std::string& out_dir, bool progress);
 
-// The resolved config of `dir`, after checking that it is a pretrain directory and that `config`
-// can start from it: the same model object, and the same data object but for the keys that only
-// say how the non-test examples are split between training and validation (validation, folds,
-// fold, group_weights). Anything else could move the test split or the text the encoder reads.
-// ConfigError naming the first key that differs.
-nlohmann::json check_pretrained_dir(const std::string& dir, const nlohmann::json& config);
+// A pretrain directory as train.init reads it: its resolved config and its encoder's tensors.
+struct Pretrained {
+  std::string dir;
+  nlohmann::json config;
+  std::map<std::string, Tensor> encoder;
+};
+
+// Reads `dir` after checking that it is a pretrain directory and that `config` can start from
+// it: the same model object, and the same data object but for the keys that only say how the
+// non-test examples are split between training and validation (validation, folds, fold,
+// group_weights). Anything else could move the test split or the text the encoder reads.
+// ConfigError naming the first key that differs; a damaged encoder file is a data error, found
+// here, before any data loads.
+Pretrained open_pretrained_dir(const std::string& dir, const nlohmann::json& config);
 
 // Saves the encoder's tensors (SequenceClassifier::encoder_parameters) to dir/kPretrainedFile.
 void save_encoder(const models::SequenceClassifier& model, const std::string& dir);
 
-// Loads dir/kPretrainedFile into the encoder: every encoder tensor must be there with its shape,
-// and nothing else; the pooling and head are left as they are. A bad file changes nothing.
-void load_encoder(models::SequenceClassifier& model, const std::string& dir);
+// Copies the pretrained encoder into the model's: every encoder tensor must be there with its
+// shape, and nothing else; the pooling and head are left as they are. A mismatch changes nothing.
+void load_encoder(models::SequenceClassifier& model, const Pretrained& pre);
 
 }  // namespace focus::cli

@@ -232,18 +232,18 @@ class SpamTask : public Task {
     // (which reads no labels) every mail outside the test split.
     const std::vector<int64_t>& fitted = ctx.pretraining ? rest : train;
     data::Tokenizer tok;
-    if (ctx.training && !ctx.preprocessing_from.empty()) {
-      // The pieces the pretrained encoder learnt: its ids mean nothing under another tokenizer.
-      tok = data::Tokenizer::load((fs::path(ctx.preprocessing_from) / "tokenizer.model").string());
-      fs::create_directories(ctx.model_dir);
-      tok.save(tok_path);
-    } else if (ctx.training) {
-      // Validation text shapes the pieces only for pretraining; test text never does.
-      tok = data::Tokenizer::train(pick(fitted, texts), topt);
-      fs::create_directories(ctx.model_dir);
-      tok.save(tok_path);
-    } else {
+    if (!ctx.training) {
       tok = data::Tokenizer::load(tok_path);
+    } else {
+      // With train.init, the pieces the pretrained encoder learnt: its ids mean nothing under
+      // another tokenizer. Otherwise fitted here; validation text shapes the pieces only for
+      // pretraining, test text never.
+      tok = ctx.preprocessing_from.empty()
+                ? data::Tokenizer::train(pick(fitted, texts), topt)
+                : data::Tokenizer::load(
+                      (fs::path(ctx.preprocessing_from) / "tokenizer.model").string());
+      fs::create_directories(ctx.model_dir);
+      tok.save(tok_path);
     }
     auto make = [&](const std::vector<int64_t>& idx, int64_t* cut, double* mean) {
       return std::make_shared<MailSet>(encode_all(tok, pick(idx, texts), text, cut, mean),

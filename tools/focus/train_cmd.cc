@@ -56,7 +56,7 @@ int train_main(int argc, char** argv) {
   config::Reader train_cfg = root.object("train");
   // A `focus pretrain` directory to start from (pretrained.h); checked before the data loads.
   const std::string init = train_cfg.string("init", "");
-  if (!init.empty()) check_pretrained_dir(init, cfg);
+  const Pretrained pretrained = init.empty() ? Pretrained{} : open_pretrained_dir(init, cfg);
   train::FitOptions fit = train::fit_options(train_cfg);
   train_cfg.finish();
   config::Reader data_cfg = root.object("data");
@@ -77,7 +77,7 @@ int train_main(int argc, char** argv) {
         "ids (the spam task); this config's model and data have no masked-token objective");
   // The encoder pretrained in `init` replaces this run's own pretraining; the pooling and head
   // keep this seed's initialisation. (A resumed run's last.safetensors holds its weights.)
-  if (!init.empty() && !resume) load_encoder(*sequence_model, init);
+  if (!init.empty() && !resume) load_encoder(*sequence_model, pretrained);
   if (splits.augment) fit.transform = splits.augment;
   fit.example_weights = splits.train_weights;
   fit.out_dir = out;
