@@ -72,5 +72,19 @@ int main(int argc, char** argv) {
     bench::Timing t = bench::time_it(o, step);
     bench::emit("text", "infer " + shape, t, 0, tokens * 1e3 / t.median_ms, o.threads);
   }
+  // The same inference with bf16 linear layers (docs/precision.md); the peer runs under
+  // torch.autocast(bfloat16).
+  if (bench::wanted(o, "infer bf16 " + shape)) {
+    model.eval();
+    PrecisionGuard bf16(Precision::bf16);
+    auto step = [&] {
+      autograd::NoGradGuard no_grad;
+      at = (at + 1) % xs.size();
+      Tensor logits = model(xs[at]);
+      (void)logits.data();
+    };
+    bench::Timing t = bench::time_it(o, step);
+    bench::emit("text", "infer bf16 " + shape, t, 0, tokens * 1e3 / t.median_ms, o.threads);
+  }
   return 0;
 }

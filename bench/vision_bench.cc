@@ -50,9 +50,14 @@ int main(int argc, char** argv) {
       {"soft_image conv h32 d64 b128", false, 128, {}},
   };
   for (const Case& c : cases) {
-    for (const bool train : {true, false}) {
-      const std::string name = std::string(train ? "train " : "infer ") + c.name;
+    for (const char* mode : {"train", "infer", "infer bf16"}) {
+      const bool train = mode == std::string("train");
+      // bf16 inference (docs/precision.md) for the ViTs; the peer runs under torch.autocast.
+      if (mode == std::string("infer bf16") && !c.vit) continue;
+      const std::string name = std::string(mode) + " " + c.name;
       if (!bench::wanted(o, name)) continue;
+      PrecisionGuard precision(mode == std::string("infer bf16") ? Precision::bf16
+                                                                 : Precision::f32);
       manual_seed(1);
       std::unique_ptr<models::Classifier> model;
       if (c.vit)

@@ -3,9 +3,13 @@
 Model: token embedding (vocab 8000), a class token, learned positions, pre-norm
 nn.TransformerEncoderLayer blocks (GELU, MLP 4x, no dropout), a final LayerNorm and a linear head
 over the class token. Train: forward, cross-entropy, backward, clip_grad_norm_, AdamW, zero_grad.
-Infer: eval mode under torch.inference_mode() (PyTorch 1.13's fast path for encoder layers).
+Infer: eval mode under torch.inference_mode() (PyTorch 1.13's fast path for encoder layers);
+"infer bf16" the same with the model cast to bfloat16 (Focus: --precision bf16, bf16 linear
+layers with f32 sums).
 items_per_s is tokens per second (batch x sequence).
 """
+import copy
+
 import torch
 
 from peer_models import ClsTransformer
@@ -40,6 +44,19 @@ def main():
                 model(batch()[0])
 
         emit("text", "infer " + shape, timed(infer, a.reps, a.seconds), BATCH * SEQ, a.threads)
+    if all(f in "infer bf16 " + shape for f in a.filter):
+        model.eval()
+
+        # torch 1.13's encoder fast path fails under torch.autocast("cpu") (it mixes dtypes), so
+        # the peer's bf16 inference is the whole model cast to bfloat16: its fastest bf16 path.
+        model_bf16 = copy.deepcopy(model).to(torch.bfloat16)
+
+        def infer_bf16():
+            with torch.inference_mode():
+                model_bf16(batch()[0])
+
+        emit("text", "infer bf16 " + shape, timed(infer_bf16, a.reps, a.seconds), BATCH * SEQ,
+             a.threads)
 
 
 if __name__ == "__main__":

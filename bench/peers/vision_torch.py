@@ -5,7 +5,9 @@ nn.TransformerEncoderLayer blocks (GELU, no dropout; in inference torch 1.13 tak
 "fast path" for these), a final LayerNorm and a linear head on the class token. The soft-attention
 baseline: two stride-2 3x3 convolutions with GELU, positions, LayerNorm, additive soft attention
 pooling, a linear head. A training step: forward, cross-entropy, backward, AdamW, zero_grad;
-inference runs under torch.inference_mode() in eval mode.
+inference runs under torch.inference_mode() in eval mode. "infer bf16" (Focus: --precision bf16,
+bf16 linear layers with f32 sums) casts the model and input to bfloat16: torch 1.13's encoder fast
+path fails under torch.autocast("cpu") (it mixes dtypes), and the cast is its fastest bf16 path.
 """
 import torch
 import torch.nn.functional as F
@@ -81,8 +83,11 @@ CASES = [
 def main():
     a = parse_args()
     for base, make, batch in CASES:
-        for train in (True, False):
-            name = ("train " if train else "infer ") + base
+        for mode in ("train", "infer", "infer bf16"):
+            train, bf16 = mode == "train", mode == "infer bf16"
+            name = mode + " " + base
+            if bf16 and not base.startswith("vit"):
+                continue
             if not all(f in name for f in a.filter):
                 continue
             torch.manual_seed(1)
@@ -101,6 +106,10 @@ def main():
                 step = train_step(model, opt, next_batch, clip=None)
             else:
                 model.eval()
+
+                if bf16:  # see the module's docstring
+                    model = model.to(torch.bfloat16)
+                    xs = [x.to(torch.bfloat16) for x in xs]
 
                 def step():
                     with torch.inference_mode():

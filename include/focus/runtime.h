@@ -11,4 +11,31 @@ int num_threads();
 // Which BLAS was loaded and with which kernels, e.g. "OpenBLAS 0.3.21 (OpenMP, Haswell kernels)".
 std::string blas_info();
 
+// The arithmetic of the matrix products of `linear` when they record no gradient (inference, under
+// autograd::NoGradGuard): f32, the default, or bf16 operands (rounded to nearest even) with f32
+// sums, about twice the products per instruction on CPUs with AVX512-BF16 (docs/precision.md).
+// Training always runs in f32. A process-wide setting, like the thread count.
+enum class Precision { f32, bf16 };
+void set_inference_precision(Precision p);
+Precision inference_precision();
+// Sets the inference precision for a scope, then restores the one before.
+class PrecisionGuard {
+ public:
+  explicit PrecisionGuard(Precision p) : prev_(inference_precision()) {
+    set_inference_precision(p);
+  }
+  ~PrecisionGuard() { set_inference_precision(prev_); }
+  PrecisionGuard(const PrecisionGuard&) = delete;
+  PrecisionGuard& operator=(const PrecisionGuard&) = delete;
+
+ private:
+  Precision prev_;
+};
+// "f32" or "bf16"; parse_precision throws a one-line error naming the accepted values.
+const char* precision_name(Precision p);
+Precision parse_precision(const std::string& name);
+// How bf16 runs on this CPU: "avx512_bf16", or "portable (...)" where it has no such instructions
+// and bf16 is slower than f32.
+std::string bf16_info();
+
 }  // namespace focus

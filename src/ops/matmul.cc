@@ -1,9 +1,11 @@
-// matmul (batched, broadcasting) and linear (x·Wᵀ + b with the bias fused into the GEMM).
+// matmul (batched, broadcasting) and linear (x·Wᵀ + b with the bias fused into the GEMM; at
+// inference precision bf16, without gradient, the bf16 GEMM of ops/cpu/gemm_bf16.h).
 // Transposed views are passed to the BLAS as transpose flags, so backward never copies A or B.
 #include <omp.h>
 
 #include "focus/runtime.h"
 #include "ops/common.h"
+#include "ops/cpu/gemm_bf16.h"
 #include "ops/cpu/strided.h"
 #include "runtime/blas.h"
 
@@ -159,6 +161,12 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   Tensor bc = b.defined() ? b.detach().contiguous() : Tensor();
   Tensor out = make_tensor(out_shape);
   float* po = out.data();
+  // Inference at bf16: no gradient to record, so nothing below needs the f32 operands again.
+  if (inference_precision() == Precision::bf16 && !autograd::needs_grad({x, w, b})) {
+    cpu::linear_bf16(xc.data(), rows, in, wc.data(), out_f, bc.defined() ? bc.data() : nullptr, po);
+    ops::check_output("linear", out);
+    return out;
+  }
   if (bc.defined()) {
     const float* pb = bc.data();
 #pragma omp parallel for schedule(static) if (rows * out_f > (1 << 15))

@@ -212,6 +212,38 @@ TEST_F(FashionMnist, MirrorViewAveragesEachImageAndItsMirrorImage) {
   EXPECT_GT(differ, 10);  // the mirror view is not the plain one
 }
 
+// focus eval --precision bf16 (bf16 linear layers, docs/precision.md) answers as f32 does, within
+// bf16's error: the same class for (almost) every test image, probabilities within 0.02.
+TEST_F(FashionMnist, Bf16EvalAgreesWithF32) {
+  const std::string f32_csv = scratch_.file("f32.csv"), bf16_csv = scratch_.file("bf16.csv");
+  const Result f32 = run("eval " + model() + " --threads 2 --probabilities " + f32_csv);
+  const Result bf16 =
+      run("eval " + model() + " --precision bf16 --threads 2 --probabilities " + bf16_csv);
+  ASSERT_EQ(f32.status, 0) << f32.out;
+  ASSERT_EQ(bf16.status, 0) << bf16.out;
+  EXPECT_NE(bf16.out.find("precision: bf16 linear layers ("), std::string::npos) << bf16.out;
+  const auto p = read_probabilities(f32_csv), q = read_probabilities(bf16_csv);
+  ASSERT_EQ(p.size(), 1000u);
+  ASSERT_EQ(q.size(), p.size());
+  int flips = 0, moved = 0;
+  double worst = 0;
+  for (size_t r = 0; r < p.size(); ++r) {
+    ASSERT_EQ(q[r].size(), 10u);
+    double d = 0;
+    for (size_t c = 0; c < 10; ++c) d = std::max(d, std::abs(p[r][c] - q[r][c]));
+    worst = std::max(worst, d);
+    moved += d > 1e-6;
+    flips += std::max_element(p[r].begin(), p[r].end()) - p[r].begin() !=
+             std::max_element(q[r].begin(), q[r].end()) - q[r].begin();
+  }
+  EXPECT_LT(worst, 0.02);
+  EXPECT_LE(flips, 5) << "of 1000 test images";
+  EXPECT_GT(moved, 500) << "bf16 should not give f32's probabilities";
+  const Result bad = run("eval " + model() + " --precision fp16");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.out.find("--precision"), std::string::npos) << bad.out;
+}
+
 // A test image as a user might have it: upscaled, in colour.
 Image user_image() {
   const data::FashionMnist fm = data::read_fashion_mnist();

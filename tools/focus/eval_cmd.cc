@@ -95,6 +95,11 @@ int eval_main(int argc, char** argv) {
                "images: test-time views: each image also seen mirrored left-right, its "
                "probabilities averaged over the two");
   app.add_option("--threads", threads, "threads");
+  std::string precision = "f32";
+  app.add_option("--precision", precision,
+                 "arithmetic of the linear layers: f32, or bf16 (bf16 operands, f32 sums: about "
+                 "twice as fast on CPUs with AVX512-BF16; docs/precision.md)")
+      ->check(CLI::IsMember({"f32", "bf16"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -115,6 +120,9 @@ int eval_main(int argc, char** argv) {
     return kUsage;
   }
   if (threads > 0) set_num_threads(threads);
+  set_inference_precision(parse_precision(precision));
+  if (inference_precision() == Precision::bf16)
+    std::printf("precision: bf16 linear layers (%s)\n", bf16_info().c_str());
   // One model at a time: each loads its own data (its tokenizer, its statistics), and only its
   // probabilities are kept, unless a report needs the members again (an ensemble's validation).
   std::vector<train::Evaluation> members;

@@ -18,12 +18,17 @@ int predict_main(int argc, char** argv) {
   app.add_option("--attention", opt.attention, "write where the model looked to this file");
   app.add_option("--top", opt.top, "how many classes to print");
   app.add_option("--threads", threads, "threads");
+  std::string precision = "f32";
+  app.add_option("--precision", precision,
+                 "arithmetic of the linear layers: f32, or bf16 (docs/precision.md)")
+      ->check(CLI::IsMember({"f32", "bf16"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kOk : kUsage;
   }
   if (threads > 0) set_num_threads(threads);
+  set_inference_precision(parse_precision(precision));
   Loaded l = load_model_dir(dir, /*need_data=*/false);
   return l.task->predict(l, opt);
 }
