@@ -382,5 +382,58 @@ TEST(FlashTest, BitIdenticalAcrossThreadCounts) {
   }
 }
 
+// The forward at bf16 (FlashParams::bf16, inference): within bf16's error of the double
+// reference, yet not f32's answer; the same bits for any thread count; with dropout, the f32
+// forward. Only where the CPU has AVX512-BF16 (elsewhere the flag changes nothing, checked too).
+std::vector<float> forward_only(const Inputs& in, const Case& c, bool bf16,
+                                std::vector<float>* lse = nullptr) {
+  FlashParams p = bound(in, c);
+  p.bf16 = bf16;
+  std::vector<float> out(in.q.size(), NAN), l(size_t(c.b * c.h * c.nq), NAN);
+  flash_forward(p, in.q.data(), in.k.data(), in.v.data(), out.data(), l.data());
+  if (lse) *lse = l;
+  return out;
+}
+
+TEST(FlashTest, Bf16ForwardIsWithinBf16Error) {
+  IsaScope restore_isa;
+  ThreadsScope restore_threads;
+  const bool runs = flash_bf16_runs();
+  std::printf("bf16 forward on this CPU: %s\n", runs ? "yes" : "no (f32 runs instead)");
+  const Case cases[] = {
+      {.b = 2, .h = 2, .nq = 129, .nk = 200, .d = 64},
+      {.b = 1, .h = 1, .nq = 7, .nk = 1, .d = 1},
+      {.b = 1, .h = 2, .nq = 33, .nk = 301, .d = 80},  // several key blocks: the rescaling
+      {.b = 1, .h = 1, .nq = 200, .nk = 200, .d = 17, .causal = true},
+      {.b = 3, .h = 1, .nq = 100, .nk = 129, .d = 64, .causal = true, .lengths = {50, 129, 0}},
+      {.b = 2, .h = 2, .nq = 7, .nk = 263, .d = 16, .lengths = {263, 5}, .bias = BiasKind::full},
+      {.b = 1, .h = 2, .nq = 129, .nk = 129, .d = 32, .logit = 30.0f},
+  };
+  uint64_t seed = 50;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name());
+    const Inputs in = make_inputs(c, ++seed);
+    const Reference ref = reference(in, c);
+    std::vector<float> lse;
+    set_num_threads(1);
+    const std::vector<float> out = forward_only(in, c, true, &lse);
+    // P and V rounded to bf16 (relative 2⁻⁹ each; ~2.2e-3 of |v| ≤ 1 measured), the scores f32:
+    // sharp heads (scores of ±30) are no worse off than soft ones.
+    EXPECT_TRUE(close("out", out, ref.out, 0.0, 4e-3));
+    EXPECT_TRUE(close("lse", lse, ref.lse, 1e-4, 1e-5));  // from f32 scores, as the f32 path
+    set_num_threads(2);
+    const std::vector<float> two = forward_only(in, c, true);
+    EXPECT_EQ(std::memcmp(out.data(), two.data(), out.size() * 4), 0) << "thread counts differ";
+    const std::vector<float> f32 = forward_only(in, c, false);
+    const bool same_as_f32 = std::memcmp(out.data(), f32.data(), out.size() * 4) == 0;
+    EXPECT_EQ(same_as_f32, !runs);
+  }
+  // Dropout (training) keeps the f32 forward.
+  const Case c{.b = 1, .h = 2, .nq = 33, .nk = 40, .d = 16, .dropout = 0.3f};
+  const Inputs in = make_inputs(c, 70);
+  const std::vector<float> a = forward_only(in, c, true), b = forward_only(in, c, false);
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * 4), 0);
+}
+
 }  // namespace
 }  // namespace focus::attention::cpu

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "attention/cpu/flash_isa.h"
+#include "ops/cpu/gemm_bf16.h"
 #include "ops/cpu/vmath.h"
 
 namespace focus::attention::cpu {
@@ -80,7 +81,9 @@ const FlashKernels& flash_kernels_scalar() {
                               scalar::forward_workspace,
                               scalar::backward_workspace,
                               scalar::forward_block,
-                              scalar::backward_head};
+                              scalar::backward_head,
+                              nullptr,
+                              nullptr};
   return k;
 }
 
@@ -144,7 +147,13 @@ FlashParams resolved(const FlashParams& in) {
   return p;
 }
 
+bool bf16_runs(const FlashKernels& kern) {
+  return kern.forward_block_bf16 != nullptr && focus::cpu::bf16_native();
+}
+
 }  // namespace
+
+bool flash_bf16_runs() { return bf16_runs(*active().load()); }
 
 const char* flash_isa() { return active().load()->name; }
 
@@ -175,13 +184,16 @@ void flash_forward(const FlashParams& params, const float* q, const float* k, co
   const int64_t items = p.batch * p.heads * nqb;
   if (items == 0) return;
   const int threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), items));
-  const Scratch ws(kern.forward_workspace(p, bq, bk), threads);
+  const bool bf16 = p.bf16 && p.dropout_p == 0.0f && bf16_runs(kern);
+  const auto block = bf16 ? kern.forward_block_bf16 : kern.forward_block;
+  const Scratch ws(
+      bf16 ? kern.forward_workspace_bf16(p, bq, bk) : kern.forward_workspace(p, bq, bk), threads);
   // Dynamic schedule: with a causal mask the later query blocks cost more, so they go first.
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
   for (int64_t it = 0; it < items; ++it) {
     const int64_t bh = it / nqb;
     const int64_t qb = p.causal ? nqb - 1 - it % nqb : it % nqb;
-    kern.forward_block(p, q, k, v, out, lse, bh, qb * bq, bq, bk, ws.slice(omp_get_thread_num()));
+    block(p, q, k, v, out, lse, bh, qb * bq, bq, bk, ws.slice(omp_get_thread_num()));
   }
 }
 

@@ -32,6 +32,10 @@ struct FlashParams {
   // scaled by 1/(1 − p): the same decisions as focus::dropout on the materialised [B,H,Nq,Nk].
   float dropout_p = 0.0f;
   uint64_t seed = 0, offset = 0;
+  // Inference at bf16 (docs/precision.md): the forward's O = P·V on bf16 operands with f32 sums;
+  // the scores Q·Kᵀ, softmax and normalisation stay f32. Only where the CPU has AVX512-BF16 and
+  // without dropout; elsewhere the f32 forward runs. The backward never reads it.
+  bool bf16 = false;
 };
 
 // out [B,H,Nq,D]; lse [B,H,Nq] = log Σ_j exp(score_ij) over attended keys, or -inf for a row with
@@ -45,6 +49,9 @@ void flash_forward(const FlashParams& p, const float* q, const float* k, const f
 void flash_backward(const FlashParams& p, const float* q, const float* k, const float* v,
                     const float* out, const float* lse, const float* dout, float* dq, float* dk,
                     float* dv);
+
+// Whether flash_forward honours FlashParams::bf16 with the active path on this CPU.
+bool flash_bf16_runs();
 
 // Which SIMD path the kernels use on this CPU ("avx512", "avx2" or "scalar").
 const char* flash_isa();

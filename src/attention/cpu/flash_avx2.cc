@@ -96,7 +96,9 @@ const FlashKernels& flash_kernels_avx2() {
                               avx2::forward_workspace,
                               avx2::backward_workspace,
                               avx2::forward_block,
-                              avx2::backward_head};
+                              avx2::backward_head,
+                              nullptr,
+                              nullptr};
   return k;
 }
 

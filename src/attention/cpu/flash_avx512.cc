@@ -3,6 +3,7 @@
 // registers). Compiled for AVX-512 by target pragma whatever the build flags; flash.cc calls it
 // only when __builtin_cpu_supports says the CPU has AVX-512 F, BW, VL and DQ.
 #include "attention/cpu/flash_isa.h"
+#include "ops/cpu/gemm_bf16_isa.h"
 
 #ifdef FOCUS_FLASH_X86
 #include <immintrin.h>
@@ -74,6 +75,201 @@ struct Vec {
 
 #include "attention/cpu/flash_kernel.inl"
 
+// ---- forward at bf16 (inference) ----------------------------------------------------------------
+// forward_block with O = P·V on bf16 pairs, query rows in the lanes:
+//     Oᵀ[d][i] (+)= Σ_p P2[p][i] · Vᵀ[d][p]  P2: Pᵀ, rows 2p and 2p+1 interleaved per lane
+// where a Vᵀ row is read as pairs (one 32-bit broadcast); each vdpbf16ps adds 16 queries × 2
+// products. O is held transposed, so rescaling and normalising act on lanes, and it is transposed
+// into `out` once at the end. The scores stay f32: the softmax turns an error in a score into a
+// relative error of the weights, so bf16's rounding of q and k (a score of 30 moves by ~0.1)
+// would move a sharp head's output by several percent; the same rounding of P (in [0, 1]) and V
+// moves the output by bf16's relative error only. With bf16 scores too the text benchmark was
+// only ~3% faster (docs/precision.md). Rounding as gemm_bf16.h (vcvtne2ps2bf16).
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")
+
+namespace {
+
+// dst[2l] = bf16(a[l]), dst[2l+1] = bf16(b[l]) (0 without b) for l < lanes (a multiple of 16).
+void interleave_pair(const float* a, const float* b, int64_t lanes, uint16_t* dst) {
+  const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24,
+                                         8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  for (int64_t l = 0; l < lanes; l += 16) {
+    const __m512 hi = b ? _mm512_loadu_ps(b + l) : _mm512_setzero_ps();
+    const __m512bh h = _mm512_cvtne2ps_pbh(hi, _mm512_loadu_ps(a + l));
+    _mm512_storeu_si512(dst + 2 * l, _mm512_permutexvar_epi16(order, (__m512i)h));
+  }
+}
+
+// n floats to bf16, then zeros up to n_padded.
+void convert_row(const float* src, int64_t n, int64_t n_padded, uint16_t* dst) {
+  focus::cpu::bf16_convert_avx512(src, n, dst);
+  for (int64_t i = n; i < n_padded; ++i) dst[i] = 0;
+}
+
+template <int NVt, int NJt>
+inline __attribute__((always_inline)) void tile_pairs(int64_t pairs, const uint16_t* a, int64_t lda,
+                                                      const uint16_t* b, int64_t ldb, float* c,
+                                                      int64_t ldc, bool accumulate) {
+  __m512 t[NJt][NVt];
+#pragma GCC unroll 16
+  for (int n = 0; n < NJt; ++n)
+#pragma GCC unroll 4
+    for (int v = 0; v < NVt; ++v)
+      t[n][v] = accumulate ? _mm512_loadu_ps(c + n * ldc + v * 16) : _mm512_setzero_ps();
+  for (int64_t p = 0; p < pairs; ++p, a += lda) {
+    __m512bh av[NVt];
+#pragma GCC unroll 4
+    for (int v = 0; v < NVt; ++v) av[v] = (__m512bh)_mm512_loadu_si512(a + v * 32);
+#pragma GCC unroll 16
+    for (int n = 0; n < NJt; ++n) {
+      int32_t pair;
+      std::memcpy(&pair, b + n * ldb + 2 * p, sizeof pair);
+      const __m512bh bb = (__m512bh)_mm512_set1_epi32(pair);
+#pragma GCC unroll 4
+      for (int v = 0; v < NVt; ++v) t[n][v] = _mm512_dpbf16_ps(t[n][v], av[v], bb);
+    }
+  }
+#pragma GCC unroll 16
+  for (int n = 0; n < NJt; ++n)
+#pragma GCC unroll 4
+    for (int v = 0; v < NVt; ++v) _mm512_storeu_ps(c + n * ldc + v * 16, t[n][v]);
+}
+
+template <int NVt, int NJt>
+inline __attribute__((always_inline)) void tile_pairs_n(int nj, int64_t pairs, const uint16_t* a,
+                                                        int64_t lda, const uint16_t* b, int64_t ldb,
+                                                        float* c, int64_t ldc, bool accumulate) {
+  if constexpr (NJt >= 1) {
+    if (nj == NJt)
+      tile_pairs<NVt, NJt>(pairs, a, lda, b, ldb, c, ldc, accumulate);
+    else
+      tile_pairs_n<NVt, NJt - 1>(nj, pairs, a, lda, b, ldb, c, ldc, accumulate);
+  }
+}
+
+template <int NVt>
+__attribute__((noinline)) void gemm_pairs_rows(int64_t m0, int64_t nn, int64_t pairs,
+                                               const uint16_t* a, int64_t lda, const uint16_t* b,
+                                               int64_t ldb, float* c, int64_t ldc,
+                                               bool accumulate) {
+  constexpr int NJ = Vec::NJ;
+  for (int64_t n0 = 0; n0 < nn; n0 += NJ) {
+    const int nj = static_cast<int>(std::min<int64_t>(NJ, nn - n0));
+    tile_pairs_n<NVt, NJ>(nj, pairs, a + 2 * m0, lda, b + n0 * ldb, ldb, c + n0 * ldc + m0, ldc,
+                          accumulate);
+  }
+}
+
+// C[n][m] (+)= Σ_{p < pairs} A[p][m]·B[n][p] for m < mm (a multiple of 16), n < nn: row p of A
+// holds mm lanes of bf16 pairs (lda bf16 apart), row n of B holds pairs (ldb bf16 apart).
+void gemm_pairs(int64_t mm, int64_t nn, int64_t pairs, const uint16_t* a, int64_t lda,
+                const uint16_t* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  int64_t m0 = 0;
+  for (; m0 + 32 <= mm; m0 += 32)
+    gemm_pairs_rows<2>(m0, nn, pairs, a, lda, b, ldb, c, ldc, accumulate);
+  for (; m0 < mm; m0 += 16) gemm_pairs_rows<1>(m0, nn, pairs, a, lda, b, ldb, c, ldc, accumulate);
+}
+
+// The workspace of forward_block_bf16: offsets in floats (a bf16 buffer takes half a float per
+// element), each rounded to 16 floats.
+struct Bf16Layout {
+  int64_t mp, kh;  // padded query rows; pairs along a key block
+  size_t qt, st, ot, vt, mrow, lrow, arow, p2, v2, floats;
+  Bf16Layout(const FlashParams& p, int64_t bq, int64_t bk)
+      : mp(round_up(bq, 16)), kh((bk + 1) / 2) {
+    size_t at = 0;
+    auto take = [&](int64_t n) {
+      const size_t r = at;
+      at += static_cast<size_t>(round_up(n, 16));
+      return r;
+    };
+    const int64_t d = p.d;
+    qt = take(d * mp), st = take(bk * mp), ot = take(d * mp), vt = take(d * 2 * kh);
+    mrow = take(mp), lrow = take(mp), arow = take(mp);
+    p2 = take(kh * mp);  // [kh][mp][2] bf16
+    v2 = take(d * kh);   // [d][2·kh]
+    floats = at;
+  }
+};
+
+size_t forward_workspace_bf16(const FlashParams& p, int64_t bq, int64_t bk) {
+  return Bf16Layout(p, bq, bk).floats;
+}
+
+void forward_block_bf16(const FlashParams& p, const float* q, const float* k, const float* v,
+                        float* out, float* lse, int64_t bh, int64_t q0, int64_t bq, int64_t bk,
+                        float* ws) {
+  using R = Vec::R;
+  const Bf16Layout l(p, bq, bk);
+  struct {
+    float *qt, *st, *ot, *vt, *mrow, *lrow, *arow;
+    uint16_t *p2, *v2;
+  } w{ws + l.qt,
+      ws + l.st,
+      ws + l.ot,
+      ws + l.vt,
+      ws + l.mrow,
+      ws + l.lrow,
+      ws + l.arow,
+      reinterpret_cast<uint16_t*>(ws + l.p2),
+      reinterpret_cast<uint16_t*>(ws + l.v2)};
+  const int64_t D = p.d, nq = p.nq, mp = l.mp;
+  const int64_t rows = std::min(bq, nq - q0);
+  const int64_t ldq = p.q_rows.n, ldk = p.k_rows.n, ldv = p.v_rows.n, ldo = p.out_rows.n;
+
+  transpose(q + head_start(p, p.q_rows, bh) + q0 * ldq, ldq, w.qt, mp, rows, D, p.scale);
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t i = rows; i < mp; ++i) w.qt[d * mp + i] = 0.0f;
+  std::fill(w.mrow, w.mrow + mp, kNegInf);
+  std::fill(w.lrow, w.lrow + mp, 0.0f);
+
+  int64_t kv_end = key_end(p, bh);
+  if (p.causal) kv_end = std::min(kv_end, q0 + rows);
+  if (kv_end == 0) std::fill(w.ot, w.ot + D * mp, 0.0f);
+  const float* kb = k + head_start(p, p.k_rows, bh);
+  const float* vb = v + head_start(p, p.v_rows, bh);
+  for (int64_t j0 = 0; j0 < kv_end; j0 += bk) {
+    const int64_t jn = std::min(bk, kv_end - j0), jh = (jn + 1) / 2;
+    const bool first = j0 == 0;
+    const bool diag = p.causal && j0 + jn - 1 > q0;
+    gemm<false>(mp, jn, D, w.qt, mp, kb + j0 * ldk, ldk, w.st, mp, false);
+    if (p.bias) add_bias(p, bh, q0, rows, j0, jn, w.st, mp);
+    if (diag) mask_causal(q0, mp, j0, jn, w.st, mp);
+    online_softmax(w.st, mp, jn, first, diag, q0, j0, w.mrow, w.lrow, w.arow);
+    if (!first)  // Oᵀ = α·Oᵀ, one factor per query lane
+      for (int64_t d = 0; d < D; ++d)
+        for (int64_t i = 0; i < mp; i += 16)
+          Vec::store(w.ot + d * mp + i,
+                     Vec::mul(Vec::load(w.ot + d * mp + i), Vec::load(w.arow + i)));
+    for (int64_t r = 0; r < jh; ++r)
+      interleave_pair(w.st + 2 * r * mp, 2 * r + 1 < jn ? w.st + (2 * r + 1) * mp : nullptr, mp,
+                      w.p2 + r * mp * 2);
+    // Vᵀ of the block as rows of key pairs.
+    transpose(vb + j0 * ldv, ldv, w.vt, 2 * jh, jn, D, 1.0f);
+    for (int64_t d = 0; d < D; ++d) convert_row(w.vt + d * 2 * jh, jn, 2 * jh, w.v2 + d * 2 * jh);
+    gemm_pairs(mp, D, jh, w.p2, mp * 2, w.v2, 2 * jh, w.ot, mp, !first);
+  }
+
+  float* lb = lse + bh * nq + q0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float l = w.lrow[i];
+    lb[i] = l > 0.0f ? w.mrow[i] + std::log(l) : kNegInf;
+    w.arow[i] = l > 0.0f ? 1.0f / l : 0.0f;  // a row with no attended key: zeros
+  }
+  for (int64_t i = rows; i < mp; ++i) w.arow[i] = 0.0f;
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t i = 0; i < mp; i += 16) {
+      const R o = Vec::mul(Vec::load(w.ot + d * mp + i), Vec::load(w.arow + i));
+      Vec::store(w.ot + d * mp + i, o);
+    }
+  transpose(w.ot, mp, out + head_start(p, p.out_rows, bh) + q0 * ldo, ldo, D, rows, 1.0f);
+}
+
+}  // namespace
+
+#pragma GCC pop_options
+
 }  // namespace avx512
 }  // namespace focus::attention::cpu
 
@@ -90,7 +286,9 @@ const FlashKernels& flash_kernels_avx512() {
                               avx512::forward_workspace,
                               avx512::backward_workspace,
                               avx512::forward_block,
-                              avx512::backward_head};
+                              avx512::backward_head,
+                              avx512::forward_workspace_bf16,
+                              avx512::forward_block_bf16};
   return k;
 }
 

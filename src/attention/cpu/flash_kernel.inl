@@ -214,6 +214,39 @@ size_t forward_workspace(const FlashParams& p, int64_t bq, int64_t bk) {
   return static_cast<size_t>(p.d * mp + bk * mp + mp * dp + vpad + 3 * mp);
 }
 
+// Online softmax over one key block's scores Sᵀ [jn][mp] (ld mp), W query rows at a time: updates
+// the running max mrow and sum lrow, leaves Pᵀ = exp(S − max) in st, and, unless this is the first
+// block, the factor α by which O's rows must be rescaled in arow. With a causal diagonal across
+// the block (diag), keys past each row tile's last query are 0.
+FLASH_INLINE void online_softmax(float* st, int64_t mp, int64_t jn, bool first, bool diag,
+                                 int64_t q0, int64_t j0, float* mrow, float* lrow, float* arow) {
+  using R = typename Vec::R;
+  constexpr int W = Vec::W;
+  // Keys j >= j_lim are masked for all W rows (and may not have been computed): their P is 0.
+  for (int64_t i = 0; i < mp; i += W) {
+    const int64_t j_lim = diag ? std::clamp<int64_t>(i + W + q0 - j0, 0, jn) : jn;
+    const R m_old = Vec::load(mrow + i);
+    R mx = m_old;
+    for (int64_t j = 0; j < j_lim; ++j) mx = Vec::max(mx, Vec::load(st + j * mp + i));
+    const R mu = Vec::neg_inf_to_zero(mx);  // a row masked so far: exp(-inf - 0) = 0, no NaN
+    R sum = Vec::zero();
+    for (int64_t j = 0; j < j_lim; ++j) {
+      const R e = Vec::exp(Vec::sub(Vec::load(st + j * mp + i), mu));
+      Vec::store(st + j * mp + i, e);
+      sum = Vec::add(sum, e);
+    }
+    for (int64_t j = j_lim; j < jn; ++j) Vec::store(st + j * mp + i, Vec::zero());
+    Vec::store(mrow + i, mx);
+    if (first) {
+      Vec::store(lrow + i, sum);
+    } else {
+      const R alpha = Vec::exp(Vec::sub(m_old, mu));
+      Vec::store(lrow + i, Vec::fma(Vec::load(lrow + i), alpha, sum));
+      Vec::store(arow + i, alpha);
+    }
+  }
+}
+
 void forward_block(const FlashParams& p, const float* q, const float* k, const float* v, float* out,
                    float* lse, int64_t bh, int64_t q0, int64_t bq, int64_t bk, float* ws) {
   using R = typename Vec::R;
@@ -252,30 +285,7 @@ void forward_block(const FlashParams& p, const float* q, const float* k, const f
     if (p.bias) add_bias(p, bh, q0, rows, j0, jn, st, mp);
     if (diag) mask_causal(q0, mp, j0, jn, st, mp);
 
-    // Online softmax, W query rows at a time. Keys j >= j_lim are masked for all W rows (and may
-    // not have been computed): their P is 0.
-    for (int64_t i = 0; i < mp; i += W) {
-      const int64_t j_lim = diag ? std::clamp<int64_t>(i + W + q0 - j0, 0, jn) : jn;
-      const R m_old = Vec::load(mrow + i);
-      R mx = m_old;
-      for (int64_t j = 0; j < j_lim; ++j) mx = Vec::max(mx, Vec::load(st + j * mp + i));
-      const R mu = Vec::neg_inf_to_zero(mx);  // a row masked so far: exp(-inf - 0) = 0, no NaN
-      R sum = Vec::zero();
-      for (int64_t j = 0; j < j_lim; ++j) {
-        const R e = Vec::exp(Vec::sub(Vec::load(st + j * mp + i), mu));
-        Vec::store(st + j * mp + i, e);
-        sum = Vec::add(sum, e);
-      }
-      for (int64_t j = j_lim; j < jn; ++j) Vec::store(st + j * mp + i, Vec::zero());
-      Vec::store(mrow + i, mx);
-      if (first) {
-        Vec::store(lrow + i, sum);
-      } else {
-        const R alpha = Vec::exp(Vec::sub(m_old, mu));
-        Vec::store(lrow + i, Vec::fma(Vec::load(lrow + i), alpha, sum));
-        Vec::store(arow + i, alpha);
-      }
-    }
+    online_softmax(st, mp, jn, first, diag, q0, j0, mrow, lrow, arow);
     if (!first)  // O = α·O, one factor per query row
       for (int64_t i = 0; i < rows; ++i) {
         const R a = Vec::set1(arow[i]);
