@@ -278,6 +278,13 @@ TEST_F(FashionMnist, PredictsAPngAndWritesTheOverlay) {
   const Image o = read_image(overlay);
   EXPECT_EQ(o.channels, 3);
   EXPECT_GT(o.width, 3 * 224);
+  // At bf16 (docs/precision.md): the same first class, each probability within 2 points.
+  const Result b = run("predict " + model() + " " + png + " --top 10 --precision bf16");
+  ASSERT_EQ(b.status, 0) << b.out;
+  EXPECT_NE(b.out.find("28x28 grey\n  Ankle boot"), std::string::npos) << b.out;
+  const std::vector<double> q = probabilities(b.out);
+  ASSERT_EQ(q.size(), 10u) << b.out;
+  EXPECT_NEAR(q[0], p[0], 2.0) << b.out;
 }
 
 TEST_F(FashionMnist, PredictsAJpegWithALightBackground) {
