@@ -139,6 +139,21 @@ void check_bad_input(const std::string& dir_) {
 
 }  // namespace
 
+// The spam column of a `focus eval --probabilities` CSV, one value per row.
+std::vector<double> spam_column(const std::string& csv) {
+  std::ifstream rows(csv);
+  std::string line;
+  std::getline(rows, line);  // example,label,ham,spam,source
+  std::vector<double> out;
+  while (std::getline(rows, line)) {
+    std::stringstream fields(line);
+    std::string cell;
+    for (int i = 0; i < 4; ++i) std::getline(fields, cell, ',');
+    out.push_back(std::stod(cell));
+  }
+  return out;
+}
+
 // focus eval gives the figures of the training run's report; several MODEL_DIRs are scored as
 // an ensemble, and a model averaged with itself is that model.
 void check_eval(const std::string& dir_) {
@@ -186,6 +201,24 @@ void check_eval(const std::string& dir_) {
   }
   EXPECT_EQ(nlohmann::json(errors), m.at("errors"));
   EXPECT_EQ(n, int64_t(m.at("examples")));
+  // --precision bf16 (docs/precision.md; padded batches, so the attention's key lengths too): the
+  // same decisions, spam probabilities within 0.02, and not f32's to the last digit.
+  const std::string csv16 = dir_ + "/probabilities_bf16.csv";
+  const Result b16 =
+      run("eval " + dir_ + "/model --threads 1 --precision bf16 --probabilities " + csv16);
+  ASSERT_EQ(b16.status, 0) << b16.out;
+  const std::vector<double> p32 = spam_column(csv), p16 = spam_column(csv16);
+  ASSERT_EQ(p16.size(), p32.size());
+  int changed = 0, moved = 0;
+  double worst = 0;
+  for (size_t i = 0; i < p32.size(); ++i) {
+    worst = std::max(worst, std::abs(p32[i] - p16[i]));
+    changed += (p32[i] > 0.5) != (p16[i] > 0.5);
+    moved += p32[i] != p16[i];
+  }
+  EXPECT_LT(worst, 0.02);
+  EXPECT_LE(changed, 1) << "of " << p32.size() << " test mails";
+  EXPECT_GT(moved, 0);
   EXPECT_EQ(false_spam, int64_t(m.at("false_positive")));
   EXPECT_EQ(missed, int64_t(m.at("false_negative")));
   const Result nowhere =
