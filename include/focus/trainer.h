@@ -90,6 +90,9 @@ struct Evaluation {
   std::vector<int64_t> confusion;    // [true class][predicted class], row-major
   std::vector<float> probabilities;  // [examples, classes]: softmax of the logits, in data order
   std::vector<int32_t> labels;       // [examples]
+  // Two classes: class 1 is predicted when its probability is above this (docs/CLI.md,
+  // `focus eval --threshold`). More classes: the first highest class.
+  float threshold = 0.5f;
 };
 // Runs the model in evaluation mode (no dropout) and restores its mode afterwards.
 Evaluation evaluate(models::Classifier& model, std::shared_ptr<const data::Dataset> data,

@@ -10,12 +10,18 @@
 namespace focus::train {
 
 Evaluation evaluation_from(std::vector<float> probabilities, std::vector<int32_t> labels,
-                           int64_t classes) {
+                           int64_t classes, float threshold) {
   const int64_t n = int64_t(labels.size());
   FOCUS_CHECK(classes > 0 && int64_t(probabilities.size()) == n * classes,
               "evaluation_from: probabilities [", probabilities.size(), "] are not [", n, ", ",
               classes, "]");
+  FOCUS_CHECK(threshold > 0.0f && threshold < 1.0f, "evaluation_from: threshold ", threshold,
+              " is not in (0, 1)");
+  FOCUS_CHECK(threshold == 0.5f || classes == 2, "evaluation_from: a threshold (", threshold,
+              ") decides between two classes, not ", classes);
+  const bool by_threshold = threshold != 0.5f;
   Evaluation ev;
+  ev.threshold = threshold;
   ev.classes = classes;
   ev.examples = n;
   ev.confusion.assign(size_t(classes * classes), 0);
@@ -26,7 +32,8 @@ Evaluation evaluation_from(std::vector<float> probabilities, std::vector<int32_t
     const int32_t y = labels[size_t(i)];
     FOCUS_CHECK(y >= 0 && y < classes, "evaluation_from: label ", y, " of example ", i,
                 " is not a class of ", classes);
-    const int64_t guess = std::max_element(p, p + classes) - p;
+    const int64_t guess =
+        by_threshold ? int64_t(p[1] > threshold) : std::max_element(p, p + classes) - p;
     correct += guess == y;
     ev.confusion[size_t(y * classes + guess)] += 1;
     loss -= std::log(std::max(double(p[y]), 1e-30));
@@ -56,7 +63,7 @@ Evaluation average(const std::vector<Evaluation>& members) {
   }
   std::vector<float> mean(sum.size());
   for (size_t k = 0; k < sum.size(); ++k) mean[k] = float(sum[k] / double(members.size()));
-  return evaluation_from(std::move(mean), first.labels, first.classes);
+  return evaluation_from(std::move(mean), first.labels, first.classes, first.threshold);
 }
 
 BinaryMetrics binary_metrics(const Evaluation& ev) {
@@ -68,7 +75,7 @@ BinaryMetrics binary_metrics(const Evaluation& ev) {
   std::vector<float> score(y.size());
   for (size_t i = 0; i < y.size(); ++i) {
     score[i] = ev.probabilities[2 * i + 1];
-    const bool said = score[i] > 0.5f, is = y[i] == 1;
+    const bool said = score[i] > ev.threshold, is = y[i] == 1;
     m.true_positive += said && is, m.false_positive += said && !is;
     m.false_negative += !said && is, m.true_negative += !said && !is;
   }

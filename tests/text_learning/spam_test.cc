@@ -139,8 +139,9 @@ void check_bad_input(const std::string& dir_) {
 
 }  // namespace
 
-// The spam column of a `focus eval --probabilities` CSV, one value per row.
-std::vector<double> spam_column(const std::string& csv) {
+// The spam column of a `focus eval --probabilities` CSV, one value per row (and, if asked,
+// whether each row's label is spam).
+std::vector<double> spam_column(const std::string& csv, std::vector<bool>* is_spam = nullptr) {
   std::ifstream rows(csv);
   std::string line;
   std::getline(rows, line);  // example,label,ham,spam,source
@@ -148,7 +149,10 @@ std::vector<double> spam_column(const std::string& csv) {
   while (std::getline(rows, line)) {
     std::stringstream fields(line);
     std::string cell;
-    for (int i = 0; i < 4; ++i) std::getline(fields, cell, ',');
+    for (int i = 0; i < 4; ++i) {
+      std::getline(fields, cell, ',');
+      if (i == 1 && is_spam) is_spam->push_back(cell == "spam");
+    }
     out.push_back(std::stod(cell));
   }
   return out;
@@ -219,6 +223,32 @@ void check_eval(const std::string& dir_) {
   EXPECT_LT(worst, 0.02);
   EXPECT_LE(changed, 1) << "of " << p32.size() << " test mails";
   EXPECT_GT(moved, 0);
+  // --threshold T: spam when its probability is above T; the figures follow the CSV's rows.
+  std::vector<bool> is_spam;
+  spam_column(csv, &is_spam);
+  for (const double t : {0.2, 0.9}) {
+    int64_t fs = 0, ms = 0;
+    for (size_t i = 0; i < p32.size(); ++i) {
+      fs += !is_spam[i] && p32[i] > t;
+      ms += is_spam[i] && !(p32[i] > t);
+    }
+    char acc[64];
+    std::snprintf(acc, sizeof acc, "test accuracy: %.2f%%",
+                  100.0 * double(int64_t(p32.size()) - fs - ms) / double(p32.size()));
+    const std::string report = dir_ + "/threshold";
+    const Result r = run("eval " + dir_ + "/model --threads 1 --report --out " + report +
+                         " --threshold " + std::to_string(t));
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("decision threshold: spam above " + std::string(t == 0.2 ? "0.2" : "0.9")),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find(acc), std::string::npos) << acc << "\n" << r.out;
+    const nlohmann::json tm = nlohmann::json::parse(slurp(report + "/test_metrics.json"));
+    EXPECT_EQ(int64_t(tm.at("false_positive")), fs) << t;
+    EXPECT_EQ(int64_t(tm.at("false_negative")), ms) << t;
+    EXPECT_NEAR(double(tm.at("threshold")), t, 1e-6);
+    EXPECT_EQ(tm.at("errors").size(), size_t(fs + ms));
+  }
   EXPECT_EQ(false_spam, int64_t(m.at("false_positive")));
   EXPECT_EQ(missed, int64_t(m.at("false_negative")));
   const Result nowhere =

@@ -242,6 +242,12 @@ TEST_F(FashionMnist, Bf16EvalAgreesWithF32) {
   const Result bad = run("eval " + model() + " --precision fp16");
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.out.find("--precision"), std::string::npos) << bad.out;
+  // A decision threshold is for two classes.
+  const Result ten = run("eval " + model() + " --threshold 0.7");
+  EXPECT_EQ(ten.status, 1) << ten.out;
+  EXPECT_NE(ten.out.find("eval: --threshold decides between two classes; this model has 10"),
+            std::string::npos)
+      << ten.out;
 }
 
 // A test image as a user might have it: upscaled, in colour.

@@ -95,6 +95,11 @@ int eval_main(int argc, char** argv) {
                "images: test-time views: each image also seen mirrored left-right, its "
                "probabilities averaged over the two");
   app.add_option("--threads", threads, "threads");
+  float threshold = 0.5f;
+  app.add_option("--threshold", threshold,
+                 "two classes: predict the second (spam) when its probability is above this, "
+                 "instead of 0.5 (e.g. a threshold chosen on validation)")
+      ->check(CLI::Range(0.001, 0.999));
   std::string precision = "f32";
   app.add_option("--precision", precision,
                  "arithmetic of the linear layers: f32, or bf16 (bf16 operands, f32 sums: about "
@@ -167,7 +172,17 @@ int eval_main(int argc, char** argv) {
                   100.0 * members.back().accuracy, members.back().loss);
     if (report) reported.push_back(std::move(l));
   }
-  const train::Evaluation ev = members.size() == 1 ? members.front() : train::average(members);
+  train::Evaluation ev = members.size() == 1 ? members.front() : train::average(members);
+  if (threshold != 0.5f) {
+    if (ev.classes != 2) {
+      std::fprintf(stderr, "eval: --threshold decides between two classes; this model has %lld\n",
+                   (long long)ev.classes);
+      return kUsage;
+    }
+    ev = train::evaluation_from(std::move(ev.probabilities), std::move(ev.labels), 2, threshold);
+    std::printf("decision threshold: %s above %g\n",
+                class_names.size() == 2 ? class_names[1].c_str() : "class 1", double(threshold));
+  }
   if (members.size() > 1)
     std::printf("ensemble of %zu models (class probabilities averaged):\n", members.size());
   if (!views.none())

@@ -372,7 +372,7 @@ class SpamTask : public Task {
     const train::BinaryMetrics m = train::binary_metrics(ev);
     std::vector<std::string> errors;
     for (size_t i = 0; i < ev.labels.size(); ++i) {
-      const bool said = ev.probabilities[2 * i + 1] > 0.5f;
+      const bool said = ev.probabilities[2 * i + 1] > ev.threshold;
       if (said != (ev.labels[i] == 1))
         errors.push_back(std::string(said ? "false spam " : "missed spam ") +
                          test->source(int64_t(i)));
@@ -380,8 +380,9 @@ class SpamTask : public Task {
     const int64_t n = ev.examples;
     std::printf(
         "spam (positive class) on the test split: accuracy %.2f%%, precision %.2f%%, "
-        "recall %.2f%%, F1 %.4f, ROC-AUC %.4f (%lld mails)\n",
-        100.0 * m.accuracy, 100.0 * m.precision, 100.0 * m.recall, m.f1, m.roc_auc, (long long)n);
+        "recall %.2f%%, F1 %.4f, ROC-AUC %.4f (%lld mails; spam above %g)\n",
+        100.0 * m.accuracy, 100.0 * m.precision, 100.0 * m.recall, m.f1, m.roc_auc, (long long)n,
+        double(ev.threshold));
     nlohmann::json metrics = {{"examples", n},
                               {"accuracy", m.accuracy},
                               {"precision", m.precision},
@@ -393,6 +394,7 @@ class SpamTask : public Task {
                               {"false_negative", m.false_negative},
                               {"true_negative", m.true_negative},
                               {"loss", ev.loss},
+                              {"threshold", ev.threshold},
                               {"errors", errors}};
     if (r.members.size() > 1) metrics["members"] = member_dirs(r);
     const std::string path = (fs::path(r.dir) / "test_metrics.json").string();
