@@ -61,8 +61,14 @@ int main(int argc, char** argv) {
     bench::Timing t = bench::time_it(o, step);
     bench::emit("text", "train " + shape, t, 0, tokens * 1e3 / t.median_ms, o.threads);
   }
-  if (bench::wanted(o, "infer " + shape)) {
+  // Inference at f32, and with bf16 linear layers and P·V (docs/precision.md; the peer casts its
+  // model to bfloat16).
+  for (const Precision precision : {Precision::f32, Precision::bf16}) {
+    const std::string name =
+        std::string(precision == Precision::bf16 ? "infer bf16 " : "infer ") + shape;
+    if (!bench::wanted(o, name)) continue;
     model.eval();
+    PrecisionGuard guard(precision);
     auto step = [&] {
       autograd::NoGradGuard no_grad;
       at = (at + 1) % xs.size();
@@ -70,21 +76,7 @@ int main(int argc, char** argv) {
       (void)logits.data();
     };
     bench::Timing t = bench::time_it(o, step);
-    bench::emit("text", "infer " + shape, t, 0, tokens * 1e3 / t.median_ms, o.threads);
-  }
-  // The same inference with bf16 linear layers (docs/precision.md); the peer runs under
-  // torch.autocast(bfloat16).
-  if (bench::wanted(o, "infer bf16 " + shape)) {
-    model.eval();
-    PrecisionGuard bf16(Precision::bf16);
-    auto step = [&] {
-      autograd::NoGradGuard no_grad;
-      at = (at + 1) % xs.size();
-      Tensor logits = model(xs[at]);
-      (void)logits.data();
-    };
-    bench::Timing t = bench::time_it(o, step);
-    bench::emit("text", "infer bf16 " + shape, t, 0, tokens * 1e3 / t.median_ms, o.threads);
+    bench::emit("text", name, t, 0, tokens * 1e3 / t.median_ms, o.threads);
   }
   return 0;
 }

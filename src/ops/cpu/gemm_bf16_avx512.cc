@@ -75,32 +75,12 @@ void bf16_convert_avx512(const float* x, int64_t n, uint16_t* out) {
 
 void bf16_tile_avx512(const uint16_t* a, int64_t lda, int mr, const uint16_t* b, int64_t pairs,
                       const float* bias, float* c, int64_t ldc, int nc) {
-  switch (mr) {
-    case 12:
-      return tile<12>(a, lda, b, pairs, bias, c, ldc, nc);
-    case 11:
-      return tile<11>(a, lda, b, pairs, bias, c, ldc, nc);
-    case 10:
-      return tile<10>(a, lda, b, pairs, bias, c, ldc, nc);
-    case 9:
-      return tile<9>(a, lda, b, pairs, bias, c, ldc, nc);
-    case 8:
-      return tile<8>(a, lda, b, pairs, bias, c, ldc, nc);
-    case 7:
-      return tile<7>(a, lda, b, pairs, bias, c, ldc, nc);
-    case 6:
-      return tile<6>(a, lda, b, pairs, bias, c, ldc, nc);
-    case 5:
-      return tile<5>(a, lda, b, pairs, bias, c, ldc, nc);
-    case 4:
-      return tile<4>(a, lda, b, pairs, bias, c, ldc, nc);
-    case 3:
-      return tile<3>(a, lda, b, pairs, bias, c, ldc, nc);
-    case 2:
-      return tile<2>(a, lda, b, pairs, bias, c, ldc, nc);
-    default:
-      return tile<1>(a, lda, b, pairs, bias, c, ldc, nc);
-  }
+  using Tile = void (*)(const uint16_t*, int64_t, const uint16_t*, int64_t, const float*, float*,
+                        int64_t, int);
+  static constexpr Tile kByRows[kBf16Rows] = {tile<1>, tile<2>,  tile<3>,  tile<4>,
+                                              tile<5>, tile<6>,  tile<7>,  tile<8>,
+                                              tile<9>, tile<10>, tile<11>, tile<12>};
+  kByRows[mr - 1](a, lda, b, pairs, bias, c, ldc, nc);
 }
 
 }  // namespace focus::cpu
