@@ -31,11 +31,10 @@ class PrecisionGuard {
  private:
   Precision prev_;
 };
-// "f32" or "bf16"; parse_precision throws a one-line error naming the accepted values.
-const char* precision_name(Precision p);
+// "f32" or "bf16"; anything else throws a one-line error naming the accepted values.
 Precision parse_precision(const std::string& name);
-// How bf16 runs on this CPU: "avx512_bf16", or "portable (...)" where it has no such instructions
-// and bf16 is slower than f32.
+// What bf16 runs on this CPU, and how: AVX512-BF16 for the linear layers and the attention's P·V,
+// or a portable path for the linear layers alone, slower than f32.
 std::string bf16_info();
 
 }  // namespace focus

@@ -16,8 +16,6 @@ void set_inference_precision(Precision p) { g_precision.store(p, std::memory_ord
 
 Precision inference_precision() { return g_precision.load(std::memory_order_relaxed); }
 
-const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" : "f32"; }
-
 Precision parse_precision(const std::string& name) {
   if (name == "f32") return Precision::f32;
   if (name == "bf16") return Precision::bf16;
@@ -25,8 +23,9 @@ Precision parse_precision(const std::string& name) {
 }
 
 std::string bf16_info() {
-  if (cpu::bf16_native()) return "avx512_bf16";
-  return "portable (this CPU has no AVX512-BF16 instructions: bf16 is slower than f32 here)";
+  if (cpu::bf16_native()) return "linear layers and attention's P·V, avx512_bf16";
+  return "linear layers, portable: this CPU has no AVX512-BF16 instructions, so bf16 is slower "
+         "than f32 here";
 }
 
 }  // namespace focus

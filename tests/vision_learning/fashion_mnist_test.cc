@@ -221,7 +221,7 @@ TEST_F(FashionMnist, Bf16EvalAgreesWithF32) {
       run("eval " + model() + " --precision bf16 --threads 2 --probabilities " + bf16_csv);
   ASSERT_EQ(f32.status, 0) << f32.out;
   ASSERT_EQ(bf16.status, 0) << bf16.out;
-  EXPECT_NE(bf16.out.find("precision: bf16 linear layers ("), std::string::npos) << bf16.out;
+  EXPECT_NE(bf16.out.find("precision: bf16 (linear layers"), std::string::npos) << bf16.out;
   const auto p = read_probabilities(f32_csv), q = read_probabilities(bf16_csv);
   ASSERT_EQ(p.size(), 1000u);
   ASSERT_EQ(q.size(), p.size());

@@ -127,7 +127,7 @@ int eval_main(int argc, char** argv) {
   if (threads > 0) set_num_threads(threads);
   set_inference_precision(parse_precision(precision));
   if (inference_precision() == Precision::bf16)
-    std::printf("precision: bf16 linear layers (%s)\n", bf16_info().c_str());
+    std::printf("precision: bf16 (%s)\n", bf16_info().c_str());
   // One model at a time: each loads its own data (its tokenizer, its statistics), and only its
   // probabilities are kept, unless a report needs the members again (an ensemble's validation).
   std::vector<train::Evaluation> members;

@@ -80,8 +80,6 @@ const Bf16Convert kConvert = bf16_convert_portable;
 
 bool bf16_native() { return kNative; }
 
-const char* bf16_path() { return bf16_native() ? "avx512_bf16" : "portable"; }
-
 void linear_bf16(const float* x, int64_t rows, int64_t k, const float* w, int64_t n,
                  const float* bias, float* out) {
   if (rows <= 0 || n <= 0) return;

@@ -13,8 +13,7 @@ namespace focus::cpu {
 void linear_bf16(const float* x, int64_t rows, int64_t k, const float* w, int64_t n,
                  const float* bias, float* out);
 
-// "avx512_bf16" or "portable": which path linear_bf16 takes on this CPU.
-const char* bf16_path();
+// Whether linear_bf16 runs on AVX512-BF16 instructions here (else the portable path).
 bool bf16_native();
 
 // Round to nearest even, as vcvtne2ps2bf16 (NaN stays NaN; a subnormal becomes a signed zero).
