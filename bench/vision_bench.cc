@@ -50,14 +50,13 @@ int main(int argc, char** argv) {
       {"soft_image conv h32 d64 b128", false, 128, {}},
   };
   for (const Case& c : cases) {
-    for (const char* mode : {"train", "infer", "infer bf16"}) {
-      const bool train = mode == std::string("train");
-      // bf16 inference (docs/precision.md) for the ViTs; the peer runs under torch.autocast.
-      if (mode == std::string("infer bf16") && !c.vit) continue;
-      const std::string name = std::string(mode) + " " + c.name;
+    for (const std::string mode : {"train", "infer", "infer bf16"}) {
+      const bool train = mode == "train", bf16 = mode == "infer bf16";
+      // bf16 inference (docs/precision.md) for the ViTs; the peer casts its model to bfloat16.
+      if (bf16 && !c.vit) continue;
+      const std::string name = mode + " " + c.name;
       if (!bench::wanted(o, name)) continue;
-      PrecisionGuard precision(mode == std::string("infer bf16") ? Precision::bf16
-                                                                 : Precision::f32);
+      PrecisionGuard precision(bf16 ? Precision::bf16 : Precision::f32);
       manual_seed(1);
       std::unique_ptr<models::Classifier> model;
       if (c.vit)

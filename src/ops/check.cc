@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "focus/runtime.h"
 #include "ops/common.h"
 
 namespace focus {
@@ -16,6 +17,10 @@ void set_check_finite(bool on) { g_check_finite = on; }
 bool check_finite_enabled() { return g_check_finite; }
 
 namespace ops {
+
+bool bf16_inference(std::initializer_list<Tensor> inputs) {
+  return inference_precision() == Precision::bf16 && !autograd::needs_grad(inputs);
+}
 
 void check_f32(const char* op, const char* what, const Tensor& t) {
   FOCUS_CHECK(t.defined(), op, ": ", what, " is an undefined tensor");

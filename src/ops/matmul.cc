@@ -162,7 +162,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   Tensor out = make_tensor(out_shape);
   float* po = out.data();
   // Inference at bf16: no gradient to record, so nothing below needs the f32 operands again.
-  if (inference_precision() == Precision::bf16 && !autograd::needs_grad({x, w, b})) {
+  if (ops::bf16_inference({x, w, b})) {
     cpu::linear_bf16(xc.data(), rows, in, wc.data(), out_f, bc.defined() ? bc.data() : nullptr, po);
     ops::check_output("linear", out);
     return out;

@@ -139,9 +139,8 @@ void check_bad_input(const std::string& dir_) {
 
 }  // namespace
 
-// The spam column of a `focus eval --probabilities` CSV, one value per row (and, if asked,
-// whether each row's label is spam).
-std::vector<double> spam_column(const std::string& csv, std::vector<bool>* is_spam = nullptr) {
+// The spam column of a `focus eval --probabilities` CSV, one value per row.
+std::vector<double> spam_column(const std::string& csv) {
   std::ifstream rows(csv);
   std::string line;
   std::getline(rows, line);  // example,label,ham,spam,source
@@ -149,10 +148,7 @@ std::vector<double> spam_column(const std::string& csv, std::vector<bool>* is_sp
   while (std::getline(rows, line)) {
     std::stringstream fields(line);
     std::string cell;
-    for (int i = 0; i < 4; ++i) {
-      std::getline(fields, cell, ',');
-      if (i == 1 && is_spam) is_spam->push_back(cell == "spam");
-    }
+    for (int i = 0; i < 4; ++i) std::getline(fields, cell, ',');
     out.push_back(std::stod(cell));
   }
   return out;
@@ -181,6 +177,8 @@ void check_eval(const std::string& dir_) {
   EXPECT_EQ(line, "example,label,ham,spam,source");
   int64_t n = 0, false_spam = 0, missed = 0;
   std::vector<std::string> errors;  // as the report names them, from the rows' sources
+  std::vector<double> p32;          // each row's spam probability
+  std::vector<bool> is_spam;        // and whether its label is spam
   while (std::getline(rows, line)) {
     std::stringstream fields(line);
     std::string index, label, ham, spam, source;
@@ -196,7 +194,9 @@ void check_eval(const std::string& dir_) {
     EXPECT_EQ(fs::path(source).parent_path().filename().string().rfind("spam", 0) == 0,
               label == "spam")
         << line;
-    const bool said_spam = std::stod(spam) > 0.5;
+    p32.push_back(std::stod(spam));
+    is_spam.push_back(label == "spam");
+    const bool said_spam = p32.back() > 0.5;
     if (said_spam != (label == "spam"))
       errors.push_back((said_spam ? "false spam " : "missed spam ") + source);
     false_spam += label == "ham" && said_spam;
@@ -211,7 +211,7 @@ void check_eval(const std::string& dir_) {
   const Result b16 =
       run("eval " + dir_ + "/model --threads 1 --precision bf16 --probabilities " + csv16);
   ASSERT_EQ(b16.status, 0) << b16.out;
-  const std::vector<double> p32 = spam_column(csv), p16 = spam_column(csv16);
+  const std::vector<double> p16 = spam_column(csv16);
   ASSERT_EQ(p16.size(), p32.size());
   int changed = 0, moved = 0;
   double worst = 0;
@@ -224,8 +224,6 @@ void check_eval(const std::string& dir_) {
   EXPECT_LE(changed, 1) << "of " << p32.size() << " test mails";
   EXPECT_GT(moved, 0);
   // --threshold T: spam when its probability is above T; the figures follow the CSV's rows.
-  std::vector<bool> is_spam;
-  spam_column(csv, &is_spam);
   for (const double t : {0.2, 0.9}) {
     int64_t fs = 0, ms = 0;
     for (size_t i = 0; i < p32.size(); ++i) {

@@ -20,7 +20,8 @@ int predict_main(int argc, char** argv) {
   app.add_option("--threads", threads, "threads");
   std::string precision = "f32";
   app.add_option("--precision", precision,
-                 "arithmetic of the linear layers: f32, or bf16 (docs/precision.md)")
+                 "arithmetic of the linear layers and the attention's P·V: f32, or bf16 "
+                 "(docs/precision.md)")
       ->check(CLI::IsMember({"f32", "bf16"}));
   try {
     app.parse(argc, argv);

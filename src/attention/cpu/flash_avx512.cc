@@ -216,16 +216,8 @@ void forward_block_bf16(const FlashParams& p, const float* q, const float* k, co
       reinterpret_cast<uint16_t*>(ws + l.v2)};
   const int64_t D = p.d, nq = p.nq, mp = l.mp;
   const int64_t rows = std::min(bq, nq - q0);
-  const int64_t ldq = p.q_rows.n, ldk = p.k_rows.n, ldv = p.v_rows.n, ldo = p.out_rows.n;
-
-  transpose(q + head_start(p, p.q_rows, bh) + q0 * ldq, ldq, w.qt, mp, rows, D, p.scale);
-  for (int64_t d = 0; d < D; ++d)
-    for (int64_t i = rows; i < mp; ++i) w.qt[d * mp + i] = 0.0f;
-  std::fill(w.mrow, w.mrow + mp, kNegInf);
-  std::fill(w.lrow, w.lrow + mp, 0.0f);
-
-  int64_t kv_end = key_end(p, bh);
-  if (p.causal) kv_end = std::min(kv_end, q0 + rows);
+  const int64_t ldk = p.k_rows.n, ldv = p.v_rows.n, ldo = p.out_rows.n;
+  const int64_t kv_end = start_query_block(p, q, bh, q0, rows, mp, w.qt, w.mrow, w.lrow);
   if (kv_end == 0) std::fill(w.ot, w.ot + D * mp, 0.0f);
   const float* kb = k + head_start(p, p.k_rows, bh);
   const float* vb = v + head_start(p, p.v_rows, bh);

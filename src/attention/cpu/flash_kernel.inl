@@ -214,6 +214,20 @@ size_t forward_workspace(const FlashParams& p, int64_t bq, int64_t bk) {
   return static_cast<size_t>(p.d * mp + bk * mp + mp * dp + vpad + 3 * mp);
 }
 
+// Starts the query block of rows q0..q0+rows of head bh: Qᵀ·scale into qt [D][mp] (padding rows
+// zero) and the running max and sum reset. Returns the end of the keys the block attends.
+int64_t start_query_block(const FlashParams& p, const float* q, int64_t bh, int64_t q0,
+                          int64_t rows, int64_t mp, float* qt, float* mrow, float* lrow) {
+  const int64_t D = p.d, ldq = p.q_rows.n;
+  transpose(q + head_start(p, p.q_rows, bh) + q0 * ldq, ldq, qt, mp, rows, D, p.scale);
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t i = rows; i < mp; ++i) qt[d * mp + i] = 0.0f;
+  std::fill(mrow, mrow + mp, kNegInf);
+  std::fill(lrow, lrow + mp, 0.0f);
+  const int64_t kv_end = key_end(p, bh);
+  return p.causal ? std::min(kv_end, q0 + rows) : kv_end;  // key j is seen only by queries i >= j
+}
+
 // Online softmax over one key block's scores Sᵀ [jn][mp] (ld mp), W query rows at a time: updates
 // the running max mrow and sum lrow, leaves Pᵀ = exp(S − max) in st, and, unless this is the first
 // block, the factor α by which O's rows must be rescaled in arow. With a causal diagonal across
@@ -263,15 +277,8 @@ void forward_block(const FlashParams& p, const float* q, const float* k, const f
   float* lrow = mrow + mp;                       // running sum [mp]
   float* arow = lrow + mp;                       // rescale factor of O's rows [mp]
 
-  const int64_t ldq = p.q_rows.n, ldk = p.k_rows.n, ldv = p.v_rows.n, ldo = p.out_rows.n;
-  transpose(q + head_start(p, p.q_rows, bh) + q0 * ldq, ldq, qt, mp, rows, D, p.scale);
-  for (int64_t d = 0; d < D; ++d)
-    for (int64_t i = rows; i < mp; ++i) qt[d * mp + i] = 0.0f;
-  std::fill(mrow, mrow + mp, kNegInf);
-  std::fill(lrow, lrow + mp, 0.0f);
-
-  int64_t kv_end = key_end(p, bh);
-  if (p.causal) kv_end = std::min(kv_end, q0 + rows);  // key j is seen only by queries i >= j
+  const int64_t ldk = p.k_rows.n, ldv = p.v_rows.n, ldo = p.out_rows.n;
+  const int64_t kv_end = start_query_block(p, q, bh, q0, rows, mp, qt, mrow, lrow);
   if (kv_end == 0) std::fill(o, o + rows * dp, 0.0f);
   const float* kb = k + head_start(p, p.k_rows, bh);
   const float* vb = v + head_start(p, p.v_rows, bh);
