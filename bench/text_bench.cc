@@ -46,8 +46,14 @@ int main(int argc, char** argv) {
   }
   const double tokens = double(kBatch * kSeq);
   size_t at = 0;
-  if (bench::wanted(o, "train " + shape)) {
+  // Training at f32, and mixed precision: bf16 products in the linear layers (train.precision;
+  // the peer trains under torch.autocast bfloat16).
+  for (const Precision precision : {Precision::f32, Precision::bf16}) {
+    const std::string name =
+        std::string(precision == Precision::bf16 ? "train bf16 " : "train ") + shape;
+    if (!bench::wanted(o, name)) continue;
     model.train();
+    TrainingPrecisionGuard guard(precision);
     const nn::NamedTensors params = model.named_parameters();
     optim::AdamW opt(params, {.lr = 1e-4f, .weight_decay = 0.01f});
     auto step = [&] {
@@ -59,7 +65,7 @@ int main(int argc, char** argv) {
       opt.zero_grad();
     };
     bench::Timing t = bench::time_it(o, step);
-    bench::emit("text", "train " + shape, t, 0, tokens * 1e3 / t.median_ms, o.threads);
+    bench::emit("text", name, t, 0, tokens * 1e3 / t.median_ms, o.threads);
   }
   // Inference at f32, and with bf16 linear layers and P·V (docs/precision.md; the peer casts its
   // model to bfloat16).

@@ -50,13 +50,16 @@ int main(int argc, char** argv) {
       {"soft_image conv h32 d64 b128", false, 128, {}},
   };
   for (const Case& c : cases) {
-    for (const std::string mode : {"train", "infer", "infer bf16"}) {
-      const bool train = mode == "train", bf16 = mode == "infer bf16";
-      // bf16 inference (docs/precision.md) for the ViTs; the peer casts its model to bfloat16.
+    for (const std::string mode : {"train", "train bf16", "infer", "infer bf16"}) {
+      const bool train = mode.starts_with("train"), bf16 = mode.ends_with("bf16");
+      // bf16 (docs/precision.md) for the ViTs: training at mixed precision (the peer under
+      // torch.autocast), inference with the peer's model cast to bfloat16.
       if (bf16 && !c.vit) continue;
       const std::string name = mode + " " + c.name;
       if (!bench::wanted(o, name)) continue;
-      PrecisionGuard precision(bf16 ? Precision::bf16 : Precision::f32);
+      const Precision precision = bf16 ? Precision::bf16 : Precision::f32;
+      PrecisionGuard inference(precision);
+      TrainingPrecisionGuard training(precision);
       manual_seed(1);
       std::unique_ptr<models::Classifier> model;
       if (c.vit)

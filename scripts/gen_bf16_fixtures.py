@@ -11,6 +11,10 @@ Cases (tensors "<case>.<what>", f32; metadata "cases" as in scripts/gen_fixtures
   odd, batched, wide   x, w, b (optional): out = bf16(x)·bf16(w)ᵀ + b summed in float64 and
           rounded once, so a test measures Focus's f32 summation alone; f32 = the f32 linear of
           the unrounded operands, to show the bf16 result differs from it by bf16's error.
+  grad_wide, grad_tall   x, w, b (optional), gy: linear's forward and gradients at training
+          precision bf16 (torch.autocast's arithmetic for linear), each product of bf16-rounded
+          operands summed in float64: out, dx = bf16(gy)·bf16(w), dw = bf16(gy)ᵀ·bf16(x),
+          db = Σ gy. grad_tall has more outputs than inputs (Focus swaps the GEMM's operands).
 """
 
 import argparse
@@ -61,6 +65,24 @@ def main():
             tensors[f"{name}.b"] = b
         tensors[f"{name}.out"] = ref.to(F32)
         tensors[f"{name}.f32"] = F.linear(x.to(F64), w.to(F64), None if b is None else b.to(F64)).to(F32)
+        cases.append(name)
+
+    grads = {"grad_wide": ((37, 77), 45, True), "grad_tall": ((3, 11, 20), 50, False)}
+    for name, (xshape, n, bias) in grads.items():
+        x = torch.randn(xshape, dtype=F32)
+        w = torch.randn((n, xshape[-1]), dtype=F32) / xshape[-1] ** 0.5
+        b = torch.randn(n, dtype=F32) if bias else None
+        gy = torch.randn(xshape[:-1] + (n,), dtype=F32)
+        x64, w64, gy64 = rounded(x).to(F64), rounded(w).to(F64), rounded(gy).to(F64)
+        out = F.linear(x64, w64, None if b is None else b.to(F64))
+        dx = gy64 @ w64
+        dw = gy64.reshape(-1, n).t() @ x64.reshape(-1, xshape[-1])
+        tensors.update({f"{name}.x": x, f"{name}.w": w, f"{name}.gy": gy,
+                        f"{name}.out": out.to(F32), f"{name}.dx": dx.to(F32),
+                        f"{name}.dw": dw.to(F32)})
+        if b is not None:
+            tensors[f"{name}.b"] = b
+            tensors[f"{name}.db"] = gy.to(F64).reshape(-1, n).sum(0).to(F32)
         cases.append(name)
 
     meta["cases"] = json.dumps(cases)

@@ -25,12 +25,14 @@ def parse_args():
     return a
 
 
-def train_step(model, opt, next_batch, clip=1.0):
+def train_step(model, opt, next_batch, clip=1.0, bf16=False):
     """One training step on next_batch() -> (x, y): forward, cross-entropy, backward, gradient-norm
-    clipping (unless clip is None), the optimiser, zero_grad."""
+    clipping (unless clip is None), the optimiser, zero_grad. bf16: the forward under
+    torch.autocast("cpu", bfloat16), PyTorch's mixed precision (Focus: train.precision bf16)."""
     def step():
         x, y = next_batch()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
         loss.backward()
         if clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)

@@ -3,6 +3,8 @@
 Model: token embedding (vocab 8000), a class token, learned positions, pre-norm
 nn.TransformerEncoderLayer blocks (GELU, MLP 4x, no dropout), a final LayerNorm and a linear head
 over the class token. Train: forward, cross-entropy, backward, clip_grad_norm_, AdamW, zero_grad.
+"train bf16" the same with the forward under torch.autocast("cpu", bfloat16) (Focus:
+train.precision bf16, bf16 products in the linear layers with f32 sums).
 Infer: eval mode under torch.inference_mode() (PyTorch 1.13's fast path for encoder layers);
 "infer bf16" the same with the model cast to bfloat16 (Focus: --precision bf16, bf16 linear
 layers with f32 sums).
@@ -31,11 +33,13 @@ def main():
         state["at"] = (state["at"] + 1) % len(xs)
         return xs[state["at"]], ys[state["at"]]
 
-    if all(f in "train " + shape for f in a.filter):
+    for name, bf16 in (("train " + shape, False), ("train bf16 " + shape, True)):
+        if not all(f in name for f in a.filter):
+            continue
         model.train()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
-        step = train_step(model, opt, batch)
-        emit("text", "train " + shape, timed(step, a.reps, a.seconds), BATCH * SEQ, a.threads)
+        step = train_step(model, opt, batch, bf16=bf16)
+        emit("text", name, timed(step, a.reps, a.seconds), BATCH * SEQ, a.threads)
     if all(f in "infer " + shape for f in a.filter):
         model.eval()
 

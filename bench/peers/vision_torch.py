@@ -5,7 +5,8 @@ nn.TransformerEncoderLayer blocks (GELU, no dropout; in inference torch 1.13 tak
 "fast path" for these), a final LayerNorm and a linear head on the class token. The soft-attention
 baseline: two stride-2 3x3 convolutions with GELU, positions, LayerNorm, additive soft attention
 pooling, a linear head. A training step: forward, cross-entropy, backward, AdamW, zero_grad;
-inference runs under torch.inference_mode() in eval mode. "infer bf16" (Focus: --precision bf16,
+inference runs under torch.inference_mode() in eval mode. "train bf16" runs the forward under
+torch.autocast("cpu", bfloat16) (Focus: train.precision bf16). "infer bf16" (Focus: --precision bf16,
 bf16 linear layers with f32 sums) casts the model and input to bfloat16: torch 1.13's encoder fast
 path fails under torch.autocast("cpu") (it mixes dtypes), and the cast is its fastest bf16 path.
 """
@@ -83,8 +84,8 @@ CASES = [
 def main():
     a = parse_args()
     for base, make, batch in CASES:
-        for mode in ("train", "infer", "infer bf16"):
-            train, bf16 = mode == "train", mode == "infer bf16"
+        for mode in ("train", "train bf16", "infer", "infer bf16"):
+            train, bf16 = mode.startswith("train"), mode.endswith("bf16")
             name = mode + " " + base
             if bf16 and not base.startswith("vit"):
                 continue
@@ -103,7 +104,7 @@ def main():
                     state["at"] += 1
                     return xs[(state["at"] - 1) % 4], ys[(state["at"] - 1) % 4]
 
-                step = train_step(model, opt, next_batch, clip=None)
+                step = train_step(model, opt, next_batch, clip=None, bf16=bf16)
             else:
                 model.eval()
 

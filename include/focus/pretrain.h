@@ -19,6 +19,7 @@
 
 #include "focus/data.h"
 #include "focus/models.h"
+#include "focus/runtime.h"
 
 namespace focus::train {
 
@@ -32,6 +33,7 @@ struct MaskedLmOptions {
   // AdamW with warm-up + cosine over the pretraining steps.
   float lr = 2e-3f, weight_decay = 0.01f, warmup = 0.05f, clip = 1.0f;
   uint64_t seed = 1;
+  Precision precision = Precision::f32;  // of the linear layers' products (train.precision)
   std::string out_dir;  // pretrain.jsonl (one record per epoch) is written here; empty: none
   bool progress = true;
 };

@@ -14,7 +14,7 @@ std::string blas_info();
 // The arithmetic of the matrix products of `linear` when they record no gradient (inference, under
 // autograd::NoGradGuard): f32, the default, or bf16 operands (rounded to nearest even) with f32
 // sums, about twice the products per instruction on CPUs with AVX512-BF16 (docs/precision.md).
-// Training always runs in f32. A process-wide setting, like the thread count.
+// A process-wide setting, like the thread count.
 enum class Precision { f32, bf16 };
 void set_inference_precision(Precision p);
 Precision inference_precision();
@@ -27,6 +27,24 @@ class PrecisionGuard {
   ~PrecisionGuard() { set_inference_precision(prev_); }
   PrecisionGuard(const PrecisionGuard&) = delete;
   PrecisionGuard& operator=(const PrecisionGuard&) = delete;
+
+ private:
+  Precision prev_;
+};
+// The arithmetic of `linear` when it records a gradient (training; train.precision): f32, the
+// default, or mixed precision: the forward product and both gradient products round their operands
+// to bf16 and sum in f32, as torch.autocast(dtype=bfloat16) does for linear layers. Weights,
+// gradients, the optimizer and every other op stay f32. Process-wide, like the inference one.
+void set_training_precision(Precision p);
+Precision training_precision();
+class TrainingPrecisionGuard {
+ public:
+  explicit TrainingPrecisionGuard(Precision p) : prev_(training_precision()) {
+    set_training_precision(p);
+  }
+  ~TrainingPrecisionGuard() { set_training_precision(prev_); }
+  TrainingPrecisionGuard(const TrainingPrecisionGuard&) = delete;
+  TrainingPrecisionGuard& operator=(const TrainingPrecisionGuard&) = delete;
 
  private:
   Precision prev_;

@@ -17,6 +17,7 @@
 #include "focus/config.h"
 #include "focus/data.h"
 #include "focus/models.h"
+#include "focus/runtime.h"
 
 namespace focus::train {
 
@@ -53,6 +54,9 @@ struct FitOptions {
   // tokens chosen. Same lr, weight decay, warm-up and clipping as the fit. Run by `focus train`.
   int64_t pretrain_epochs = 0;
   float pretrain_mask = 0.15f;
+  // Arithmetic of the linear layers' products while training (set_training_precision): f32, or
+  // bf16 mixed precision (docs/precision.md). Validation runs at the inference precision.
+  Precision precision = Precision::f32;
   int64_t accumulate = 1;  // micro-batches per optimiser step
   int64_t patience =
       0;  // early stopping after this many epochs without a better validation accuracy; 0: off

@@ -22,6 +22,10 @@ bool bf16_inference(std::initializer_list<Tensor> inputs) {
   return inference_precision() == Precision::bf16 && !autograd::needs_grad(inputs);
 }
 
+bool bf16_training(std::initializer_list<Tensor> inputs) {
+  return training_precision() == Precision::bf16 && autograd::needs_grad(inputs);
+}
+
 void check_f32(const char* op, const char* what, const Tensor& t) {
   FOCUS_CHECK(t.defined(), op, ": ", what, " is an undefined tensor");
   FOCUS_CHECK(t.dtype() == DType::f32, op, ": ", what, " must be f32, got ", dtype_name(t.dtype()),

@@ -1,5 +1,5 @@
 // matmul (batched, broadcasting) and linear (x·Wᵀ + b with the bias fused into the GEMM; at
-// inference precision bf16, without gradient, the bf16 GEMM of ops/cpu/gemm_bf16.h).
+// precision bf16, inference or training, the bf16 GEMM of ops/cpu/gemm_bf16.h).
 // Transposed views are passed to the BLAS as transpose flags, so backward never copies A or B.
 #include <omp.h>
 
@@ -104,6 +104,22 @@ Tensor matmul_raw(const Tensor& a_in, const Tensor& b_in) {
   return out;
 }
 
+// dw[Out, In] = bf16(g)ᵀ[Out, R] · bf16(x)[R, In]. Both operands are read along R, their slow
+// axis: the wider one goes to the GEMM's B side, whose packing reads 32 floats of a row at a time
+// (A's reads 12), and the product is then transposed when that was g.
+void linear_weight_grad_bf16(const float* g, const float* x, int64_t rows, int64_t in,
+                             int64_t out_f, float* gw) {
+  if (out_f <= in) {
+    cpu::gemm_bf16({g, 1, out_f}, out_f, rows, {x, 1, in}, in, nullptr, gw);
+    return;
+  }
+  std::vector<float> gwt(size_t(in * out_f));  // [In, Out]
+  cpu::gemm_bf16({x, 1, in}, in, rows, {g, 1, out_f}, out_f, nullptr, gwt.data());
+#pragma omp parallel for schedule(static) if (in * out_f > (1 << 16))
+  for (int64_t o = 0; o < out_f; ++o)
+    for (int64_t i = 0; i < in; ++i) gw[o * in + i] = gwt[size_t(i * out_f + o)];
+}
+
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -167,13 +183,16 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     ops::check_output("linear", out);
     return out;
   }
-  if (bc.defined()) {
+  const bool bf16 = ops::bf16_training({x, w, b});
+  if (bf16) {
+    cpu::linear_bf16(xc.data(), rows, in, wc.data(), out_f, bc.defined() ? bc.data() : nullptr, po);
+  } else if (bc.defined()) {
     const float* pb = bc.data();
 #pragma omp parallel for schedule(static) if (rows * out_f > (1 << 15))
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < out_f; ++j) po[r * out_f + j] = pb[j];
   }
-  if (rows > 0 && out_f > 0) {
+  if (!bf16 && rows > 0 && out_f > 0) {
     if (in > 0)
       blas::sgemm(false, true, rows, out_f, in, 1.0f, xc.data(), in, wc.data(), in,
                   bc.defined() ? 1.0f : 0.0f, po, out_f);
@@ -184,18 +203,25 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   const bool has_bias = b.defined();
   autograd::record(
       "linear", out, {x, w, b},
-      [xc, wc, rows, in, out_f, has_bias](const Tensor& g_in, const autograd::Needs& needs) {
+      [xc, wc, rows, in, out_f, has_bias, bf16](const Tensor& g_in, const autograd::Needs& needs) {
         Tensor g = g_in.contiguous();
         Tensor gx, gw, gb;
         if (needs[0]) {  // dx[R,In] = g[R,Out] · w[Out,In]
           gx = make_tensor(xc.shape());
-          blas::sgemm(false, false, rows, in, out_f, 1.0f, g.data(), out_f, wc.data(), in, 0.0f,
-                      gx.data(), in);
+          if (bf16)  // B[In, Out] = wᵀ: a transposed view
+            cpu::gemm_bf16({g.data(), out_f, 1}, rows, out_f, {wc.data(), 1, in}, in, nullptr,
+                           gx.data());
+          else
+            blas::sgemm(false, false, rows, in, out_f, 1.0f, g.data(), out_f, wc.data(), in, 0.0f,
+                        gx.data(), in);
         }
         if (needs[1]) {  // dw[Out,In] = gᵀ[Out,R] · x[R,In]
           gw = make_tensor(wc.shape());
-          blas::sgemm(true, false, out_f, in, rows, 1.0f, g.data(), out_f, xc.data(), in, 0.0f,
-                      gw.data(), in);
+          if (bf16)
+            linear_weight_grad_bf16(g.data(), xc.data(), rows, in, out_f, gw.data());
+          else
+            blas::sgemm(true, false, out_f, in, rows, 1.0f, g.data(), out_f, xc.data(), in, 0.0f,
+                        gw.data(), in);
         }
         if (has_bias && needs[2]) gb = sum(g.reshape(Shape{rows, out_f}), {0});
         return std::vector<Tensor>{gx, gw, gb};

@@ -9,12 +9,19 @@ namespace focus {
 namespace {
 
 std::atomic<Precision> g_precision{Precision::f32};
+std::atomic<Precision> g_training_precision{Precision::f32};
 
 }  // namespace
 
 void set_inference_precision(Precision p) { g_precision.store(p, std::memory_order_relaxed); }
 
 Precision inference_precision() { return g_precision.load(std::memory_order_relaxed); }
+
+void set_training_precision(Precision p) {
+  g_training_precision.store(p, std::memory_order_relaxed);
+}
+
+Precision training_precision() { return g_training_precision.load(std::memory_order_relaxed); }
 
 Precision parse_precision(const std::string& name) {
   if (name == "f32") return Precision::f32;

@@ -120,6 +120,7 @@ MaskedLmResult pretrain_masked(models::SequenceClassifier& model,
                                std::shared_ptr<const data::Dataset> train,
                                std::shared_ptr<const data::Dataset> validation,
                                const MaskedLmOptions& opt) {
+  const TrainingPrecisionGuard precision(opt.precision);
   const auto& mo = model.options();
   const int64_t vocab = mo.vocab;
   const int32_t pad = mo.pad_id;

@@ -220,6 +220,7 @@ FitOptions fit_options(config::Reader& r) {
   o.ema = float(r.number("ema", o.ema, 0.0, 0.999999));
   o.pretrain_epochs = r.integer("pretrain_epochs", o.pretrain_epochs, 0, 1 << 20);
   o.pretrain_mask = float(r.number("pretrain_mask", o.pretrain_mask, 0.01, 0.99));
+  o.precision = parse_precision(r.string("precision", "f32", {"f32", "bf16"}));
   o.accumulate = r.integer("accumulate", o.accumulate, 1, 1 << 16);
   o.patience = r.integer("patience", o.patience, 0, 1 << 20);
   o.log_every = r.integer("log_every", o.log_every, 1, 1 << 30);
@@ -268,6 +269,7 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
               std::shared_ptr<const data::Dataset> validation, const FitOptions& opt,
               const nlohmann::json& config) {
   const auto start = std::chrono::steady_clock::now();
+  const TrainingPrecisionGuard precision(opt.precision);
   FitResult result;
   data::Loader loader(train_set, {.batch = opt.batch,
                                   .shuffle = true,

@@ -38,6 +38,7 @@ train::MaskedLmOptions masked_lm_options(const train::FitOptions& fit, int32_t m
           .warmup = fit.warmup,
           .clip = fit.clip,
           .seed = fit.seed,
+          .precision = fit.precision,
           .out_dir = out_dir,
           .progress = progress};
 }

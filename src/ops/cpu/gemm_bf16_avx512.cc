@@ -1,9 +1,10 @@
 // The bf16 micro-kernel on AVX512-BF16: each vdpbf16ps adds 16 columns × one pair along K of
 // products to f32 accumulators. A tile is 12 rows × 32 columns: 24 accumulators, the two
-// registers of the panel's pair, and x's pair broadcast from memory. Compiled for these
+// registers of the panel's pair, and A's pair broadcast from the packed block. Compiled for these
 // instructions by target pragma whatever the build flags; gemm_bf16.cc calls it only when
 // __builtin_cpu_supports says the CPU has them. Also the conversion of x's rows to bf16
-// (vcvtne2ps2bf16: the rounding of gemm_bf16.h's to_bf16, 32 floats an instruction).
+// (vcvtne2ps2bf16: the rounding of gemm_bf16.h's to_bf16, 32 floats an instruction) and the
+// pairing of two rows for the packing of an operand whose K is its slow axis.
 #include <cstdint>
 #include <cstring>
 
@@ -26,28 +27,38 @@ inline __m512bh broadcast_pair(const uint16_t* p) {
   return (__m512bh)_mm512_set1_epi32(v);
 }
 
+inline __mmask16 low_mask(int n) {  // the first n of 16 lanes
+  return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
+}
+
 template <int MR>
-void tile(const uint16_t* a, int64_t lda, const uint16_t* b, int64_t pairs, const float* bias,
+void tile(const uint16_t* a, const uint16_t* b, int64_t pairs, const float* bias, bool accumulate,
           float* c, int64_t ldc, int nc) {
   __m512 acc0[MR], acc1[MR];
-  const __m512 init0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
-  const __m512 init1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+  const __mmask16 m0 = low_mask(nc), m1 = low_mask(nc - 16);
+  if (accumulate) {
 #pragma GCC unroll 12
-  for (int r = 0; r < MR; ++r) acc0[r] = init0, acc1[r] = init1;
+    for (int r = 0; r < MR; ++r) {
+      acc0[r] = _mm512_maskz_loadu_ps(m0, c + r * ldc);
+      acc1[r] = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);
+    }
+  } else {
+    const __m512 init0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+    const __m512 init1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) acc0[r] = init0, acc1[r] = init1;
+  }
   for (int64_t p = 0; p < pairs; ++p) {
     const __m512bh w0 = (__m512bh)_mm512_loadu_si512(b + p * 64);
     const __m512bh w1 = (__m512bh)_mm512_loadu_si512(b + p * 64 + 32);
+    const uint16_t* ap = a + p * 2 * kBf16Rows;
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
-      const __m512bh x = broadcast_pair(a + r * lda + 2 * p);
+      const __m512bh x = broadcast_pair(ap + 2 * r);
       acc0[r] = _mm512_dpbf16_ps(acc0[r], x, w0);
       acc1[r] = _mm512_dpbf16_ps(acc1[r], x, w1);
     }
   }
-  const __mmask16 m0 = nc >= 16 ? __mmask16(0xffff) : __mmask16((1u << nc) - 1);
-  const __mmask16 m1 = nc >= 32  ? __mmask16(0xffff)
-                       : nc > 16 ? __mmask16((1u << (nc - 16)) - 1)
-                                 : __mmask16(0);
 #pragma GCC unroll 12
   for (int r = 0; r < MR; ++r) {
     _mm512_mask_storeu_ps(c + r * ldc, m0, acc0[r]);
@@ -73,14 +84,46 @@ void bf16_convert_avx512(const float* x, int64_t n, uint16_t* out) {
   }
 }
 
-void bf16_tile_avx512(const uint16_t* a, int64_t lda, int mr, const uint16_t* b, int64_t pairs,
-                      const float* bias, float* c, int64_t ldc, int nc) {
-  using Tile = void (*)(const uint16_t*, int64_t, const uint16_t*, int64_t, const float*, float*,
-                        int64_t, int);
+void bf16_pack_pairs_avx512(const float* base, int64_t stride, int64_t k_left, int64_t np, int n,
+                            int width, uint16_t* dst) {
+  // vpermt2w index: even lanes from row 2p's bf16 (0-31), odd lanes from row 2p+1's (32-63).
+  alignas(64) static constexpr uint16_t kLow[32] = {0,  32, 1,  33, 2,  34, 3,  35, 4,  36, 5,
+                                                    37, 6,  38, 7,  39, 8,  40, 9,  41, 10, 42,
+                                                    11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+  alignas(64) static constexpr uint16_t kHigh[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21,
+                                                     53, 22, 54, 23, 55, 24, 56, 25, 57, 26, 58,
+                                                     27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
+  const __m512i low = _mm512_load_si512(kLow), high = _mm512_load_si512(kHigh);
+  const __mmask16 lo = low_mask(n), hi = low_mask(n - 16);
+  const auto mask32 = [](int k) {
+    return k >= 32 ? __mmask32(0xffffffffu) : k <= 0 ? __mmask32(0) : __mmask32((1u << k) - 1);
+  };
+  // Whole 2·width lanes are stored (the zeros past 2n included).
+  const __mmask32 s0 = mask32(2 * width), s1 = mask32(2 * width - 32);
+  for (int64_t p = 0; p < np; ++p) {
+    const float* r0 = base + 2 * p * stride;
+    const __m512i x0 = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, r0 + 16),
+                                                    _mm512_maskz_loadu_ps(lo, r0));
+    __m512i x1 = _mm512_setzero_si512();
+    if (2 * p + 1 < k_left) {
+      const float* r1 = r0 + stride;
+      x1 = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, r1 + 16),
+                                        _mm512_maskz_loadu_ps(lo, r1));
+    }
+    uint16_t* d = dst + p * 2 * width;
+    _mm512_mask_storeu_epi16(d, s0, _mm512_permutex2var_epi16(x0, low, x1));
+    _mm512_mask_storeu_epi16(d + 32, s1, _mm512_permutex2var_epi16(x0, high, x1));
+  }
+}
+
+void bf16_tile_avx512(const uint16_t* a, int mr, const uint16_t* b, int64_t pairs,
+                      const float* bias, bool accumulate, float* c, int64_t ldc, int nc) {
+  using Tile =
+      void (*)(const uint16_t*, const uint16_t*, int64_t, const float*, bool, float*, int64_t, int);
   static constexpr Tile kByRows[kBf16Rows] = {tile<1>, tile<2>,  tile<3>,  tile<4>,
                                               tile<5>, tile<6>,  tile<7>,  tile<8>,
                                               tile<9>, tile<10>, tile<11>, tile<12>};
-  kByRows[mr - 1](a, lda, b, pairs, bias, c, ldc, nc);
+  kByRows[mr - 1](a, b, pairs, bias, accumulate, c, ldc, nc);
 }
 
 }  // namespace focus::cpu

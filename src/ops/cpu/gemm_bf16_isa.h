@@ -1,12 +1,15 @@
-// What gemm_bf16.cc needs from the per-ISA micro-kernels: one register tile of C from a block of
-// bf16 rows of x and one packed panel of bf16 columns of w.
+// What gemm_bf16.cc needs from the per-ISA micro-kernels: one register tile of C from a packed
+// block of bf16 rows of A and one packed panel of bf16 columns of B.
 //
 // Layouts (uint16_t holds a bf16):
-//   a      rows of x, lda bf16 apart, each 2·pairs long (an odd K is padded with a zero)
-//   b      one panel of kBf16Cols columns of w: for each pair p along K, for each column j,
-//          w[j][2p] then w[j][2p+1] (64 bf16 per pair: one 512-bit register of pairs)
+//   a      a block of rows of A: for each pair p along K, for each of kBf16Rows rows r,
+//          A[r][2p] then A[r][2p+1] (2·kBf16Rows bf16 per pair; rows from mr on are not read)
+//   b      one panel of kBf16Cols columns of B: for each pair p along K, for each column j,
+//          B[j][2p] then B[j][2p+1] (64 bf16 per pair: one 512-bit register of pairs)
+//   (an odd K is padded with a zero in both)
 //   bias   kBf16Cols floats (zero past the last column) or null
-//   c      mr rows, ldc floats apart; only the first nc ≤ kBf16Cols columns are written
+//   c      mr rows, ldc floats apart; only the first nc ≤ kBf16Cols columns are read and written.
+//          With accumulate the sums start from c (a later block of K), else from bias or zero.
 #pragma once
 
 #include <cstdint>
@@ -16,20 +19,30 @@ namespace focus::cpu {
 constexpr int kBf16Rows = 12;  // rows of a register tile: 12 × 2 accumulators + 2 operands
 constexpr int kBf16Cols = 32;  // columns of a tile and of a packed panel
 
-using Bf16Tile = void (*)(const uint16_t* a, int64_t lda, int mr, const uint16_t* b, int64_t pairs,
-                          const float* bias, float* c, int64_t ldc, int nc);
+using Bf16Tile = void (*)(const uint16_t* a, int mr, const uint16_t* b, int64_t pairs,
+                          const float* bias, bool accumulate, float* c, int64_t ldc, int nc);
 
 // out[i] = to_bf16(x[i]) for i < n (gemm_bf16.h's rounding).
 using Bf16Convert = void (*)(const float* x, int64_t n, uint16_t* out);
 
+// Packs np pairs along K of an operand whose K is its slow axis (row k at base + k·stride, n ≤ 32
+// floats of it wanted): for pair p, dst[p·2·width + 2j] = to_bf16(row 2p [j]) and the next one
+// row 2p+1's (zero from k = k_left on: the padding of an odd K), then zeros up to 2·width.
+using Bf16PackPairs = void (*)(const float* base, int64_t stride, int64_t k_left, int64_t np, int n,
+                               int width, uint16_t* dst);
+
 void bf16_convert_portable(const float* x, int64_t n, uint16_t* out);
-void bf16_tile_portable(const uint16_t* a, int64_t lda, int mr, const uint16_t* b, int64_t pairs,
-                        const float* bias, float* c, int64_t ldc, int nc);
+void bf16_pack_pairs_portable(const float* base, int64_t stride, int64_t k_left, int64_t np, int n,
+                              int width, uint16_t* dst);
+void bf16_tile_portable(const uint16_t* a, int mr, const uint16_t* b, int64_t pairs,
+                        const float* bias, bool accumulate, float* c, int64_t ldc, int nc);
 #if defined(__x86_64__)
 #define FOCUS_BF16_X86 1
 void bf16_convert_avx512(const float* x, int64_t n, uint16_t* out);
-void bf16_tile_avx512(const uint16_t* a, int64_t lda, int mr, const uint16_t* b, int64_t pairs,
-                      const float* bias, float* c, int64_t ldc, int nc);
+void bf16_pack_pairs_avx512(const float* base, int64_t stride, int64_t k_left, int64_t np, int n,
+                            int width, uint16_t* dst);
+void bf16_tile_avx512(const uint16_t* a, int mr, const uint16_t* b, int64_t pairs,
+                      const float* bias, bool accumulate, float* c, int64_t ldc, int nc);
 #endif
 
 }  // namespace focus::cpu
