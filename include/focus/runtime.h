@@ -54,5 +54,7 @@ Precision parse_precision(const std::string& name);
 // What bf16 runs on this CPU, and how: AVX512-BF16 for the linear layers and the attention's P·V,
 // or a portable path for the linear layers alone, slower than f32.
 std::string bf16_info();
+// The same for training at bf16 (the linear layers alone; attention trains in f32).
+std::string bf16_training_info();
 
 }  // namespace focus

@@ -35,4 +35,10 @@ std::string bf16_info() {
          "than f32 here";
 }
 
+std::string bf16_training_info() {
+  if (cpu::bf16_native()) return "linear layers' products, avx512_bf16";
+  return "linear layers' products, portable: this CPU has no AVX512-BF16 instructions, so bf16 "
+         "is slower than f32 here";
+}
+
 }  // namespace focus

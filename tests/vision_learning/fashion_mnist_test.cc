@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -248,6 +249,40 @@ TEST_F(FashionMnist, Bf16EvalAgreesWithF32) {
   EXPECT_NE(ten.out.find("eval: --threshold decides between two classes; this model has 10"),
             std::string::npos)
       << ten.out;
+}
+
+// Mixed precision (train.precision bf16): the slice learns as at f32, and two runs give the same
+// weights bit for bit.
+TEST_F(FashionMnist, TrainsAtBf16MixedPrecision) {
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(train_.out, m, std::regex("test accuracy: ([0-9.]+)%")));
+  const double f32 = std::stod(m[1]);
+  auto train = [&](const std::string& name) {
+    return run(std::string("train --config ") + FOCUS_VISION_SLICE + " --out " +
+               scratch_.file(name) + " --threads 2 --quiet --set train.precision=bf16");
+  };
+  const Result a = train("a"), b = train("b");
+  ASSERT_EQ(a.status, 0) << a.out;
+  ASSERT_EQ(b.status, 0) << b.out;
+  ASSERT_TRUE(std::regex_search(a.out, m, std::regex("test accuracy: ([0-9.]+)%"))) << a.out;
+  const double bf16 = std::stod(m[1]);
+  std::printf("test accuracy %.2f%% at bf16, %.2f%% at f32 (1,000 test images)\n", bf16, f32);
+  EXPECT_GT(bf16, 75.0) << a.out;
+  EXPECT_NEAR(bf16, f32, 3.0);
+  const auto wa = train::load_checkpoint(scratch_.file("a") + "/best.safetensors").model;
+  const auto wb = train::load_checkpoint(scratch_.file("b") + "/best.safetensors").model;
+  ASSERT_EQ(wa.size(), wb.size());
+  for (const auto& [name, t] : wa) {
+    const Tensor& u = wb.at(name);
+    ASSERT_EQ(t.numel(), u.numel()) << name;
+    EXPECT_EQ(std::memcmp(t.data(), u.data(), size_t(t.numel()) * sizeof(float)), 0) << name;
+  }
+  const Result bad =
+      run(std::string("train --config ") + FOCUS_VISION_SLICE + " --out " + scratch_.file("c") +
+          " --quiet --set train.precision=fp16");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.out.find("precision"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("bf16"), std::string::npos) << bad.out;
 }
 
 // A test image as a user might have it: upscaled, in colour.
