@@ -18,37 +18,26 @@ std::string blas_info();
 enum class Precision { f32, bf16 };
 void set_inference_precision(Precision p);
 Precision inference_precision();
-// Sets the inference precision for a scope, then restores the one before.
-class PrecisionGuard {
- public:
-  explicit PrecisionGuard(Precision p) : prev_(inference_precision()) {
-    set_inference_precision(p);
-  }
-  ~PrecisionGuard() { set_inference_precision(prev_); }
-  PrecisionGuard(const PrecisionGuard&) = delete;
-  PrecisionGuard& operator=(const PrecisionGuard&) = delete;
-
- private:
-  Precision prev_;
-};
 // The arithmetic of `linear` when it records a gradient (training; train.precision): f32, the
 // default, or mixed precision: the forward product and both gradient products round their operands
 // to bf16 and sum in f32, as torch.autocast(dtype=bfloat16) does for linear layers. Weights,
 // gradients, the optimizer and every other op stay f32. Process-wide, like the inference one.
 void set_training_precision(Precision p);
 Precision training_precision();
-class TrainingPrecisionGuard {
+// Sets a precision for a scope, then restores the one before.
+template <void (*Set)(Precision), Precision (*Get)()>
+class ScopedPrecision {
  public:
-  explicit TrainingPrecisionGuard(Precision p) : prev_(training_precision()) {
-    set_training_precision(p);
-  }
-  ~TrainingPrecisionGuard() { set_training_precision(prev_); }
-  TrainingPrecisionGuard(const TrainingPrecisionGuard&) = delete;
-  TrainingPrecisionGuard& operator=(const TrainingPrecisionGuard&) = delete;
+  explicit ScopedPrecision(Precision p) : prev_(Get()) { Set(p); }
+  ~ScopedPrecision() { Set(prev_); }
+  ScopedPrecision(const ScopedPrecision&) = delete;
+  ScopedPrecision& operator=(const ScopedPrecision&) = delete;
 
  private:
   Precision prev_;
 };
+using PrecisionGuard = ScopedPrecision<set_inference_precision, inference_precision>;
+using TrainingPrecisionGuard = ScopedPrecision<set_training_precision, training_precision>;
 // "f32" or "bf16"; anything else throws a one-line error naming the accepted values.
 Precision parse_precision(const std::string& name);
 // What bf16 runs on this CPU, and how: AVX512-BF16 for the linear layers and the attention's P·V,

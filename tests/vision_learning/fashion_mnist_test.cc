@@ -277,9 +277,8 @@ TEST_F(FashionMnist, TrainsAtBf16MixedPrecision) {
     ASSERT_EQ(t.numel(), u.numel()) << name;
     EXPECT_EQ(std::memcmp(t.data(), u.data(), size_t(t.numel()) * sizeof(float)), 0) << name;
   }
-  const Result bad =
-      run(std::string("train --config ") + FOCUS_VISION_SLICE + " --out " + scratch_.file("c") +
-          " --quiet --set train.precision=fp16");
+  const Result bad = run(std::string("train --config ") + FOCUS_VISION_SLICE + " --out " +
+                         scratch_.file("c") + " --quiet --set train.precision=fp16");
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.out.find("precision"), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("bf16"), std::string::npos) << bad.out;
