@@ -88,6 +88,11 @@ nlohmann::json member_dirs(const Report& r) {
   return dirs;
 }
 
+void print_training_precision(Precision p) {
+  if (p == Precision::bf16)
+    std::printf("precision: bf16 mixed (%s)\n", bf16_training_info().c_str());
+}
+
 void print_confusion(const train::Evaluation& ev, const std::vector<std::string>& names) {
   const bool named = int64_t(names.size()) == ev.classes;
   std::printf("confusion matrix (rows: true class, columns: predicted):\n%*s", named ? 13 : 5, "");

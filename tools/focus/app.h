@@ -52,6 +52,8 @@ void write_text_atomic(const std::string& path, const std::string& text);
 nlohmann::json member_dirs(const Report& r);
 
 void print_confusion(const train::Evaluation& ev, const std::vector<std::string>& class_names = {});
+// At train.precision bf16, says so and what runs at bf16 on this CPU (train and pretrain).
+void print_training_precision(Precision p);
 
 int train_main(int argc, char** argv);
 int pretrain_main(int argc, char** argv);

@@ -78,6 +78,7 @@ int pretrain_main(int argc, char** argv) {
       "model: %lld parameters, %lld in the encoder; pretraining on %lld texts; %d threads\n",
       (long long)model->parameter_count(), (long long)encoder_size, (long long)splits.train->size(),
       num_threads());
+  print_training_precision(fit.precision);
   std::fflush(stdout);
   const train::MaskedLmResult p = train::pretrain_masked(
       *sequence_model, splits.train, nullptr, masked_lm_options(fit, splits.mask_id, out, !quiet));

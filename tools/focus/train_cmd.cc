@@ -92,8 +92,7 @@ int train_main(int argc, char** argv) {
   std::printf("model: %lld parameters; data: %lld train, %lld validation, %lld test; %d threads\n",
               (long long)model->parameter_count(), (long long)splits.train->size(),
               (long long)splits.validation->size(), (long long)splits.test->size(), num_threads());
-  if (fit.precision == Precision::bf16)
-    std::printf("precision: bf16 mixed (%s)\n", bf16_training_info().c_str());
+  print_training_precision(fit.precision);
   if (!init.empty())
     std::printf(
         "encoder from %s%s\n", init.c_str(),
