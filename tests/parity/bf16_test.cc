@@ -154,19 +154,23 @@ TEST(ParityBf16, NativeKernelEqualsPortableBitForBit) {
   if (!cpu::bf16_native()) GTEST_SKIP() << "this CPU has no AVX512-BF16: " << bf16_info();
 #ifdef FOCUS_BF16_X86
   const int64_t pairs = 67;
-  const std::vector<uint16_t> a = random_bf16(size_t(pairs * 2 * cpu::kBf16Rows), 1);
+  const int64_t lda = 2 * pairs + 6;  // also a row-major block, rows padded apart
+  const std::vector<uint16_t> a = random_bf16(size_t(cpu::kBf16Rows * lda), 1);
   const std::vector<uint16_t> b = random_bf16(size_t(pairs * 2 * cpu::kBf16Cols), 2);
   const Tensor bias = test::random_tensor({cpu::kBf16Cols}, 3);
   const Tensor start = test::random_tensor({cpu::kBf16Rows * 40}, 4);
   for (int mr = 1; mr <= cpu::kBf16Rows; ++mr)
     for (int nc : {1, 15, 16, 17, 31, 32})
-      for (int mode = 0; mode < 3; ++mode) {  // from zero, from the bias, from c (a later block)
-        const int64_t ldc = 40;
-        const float* pb = mode == 1 ? bias.data() : nullptr;
+      for (int mode = 0; mode < 6; ++mode) {
+        // From zero, from the bias, from c (a later block of K); A row-major, then pair-major.
+        const int64_t ldc = 40, a_row = mode < 3 ? lda : 2, a_pair = mode < 3 ? 2 : 24;
+        const float* pb = mode % 3 == 1 ? bias.data() : nullptr;
+        const bool acc = mode % 3 == 2;
         std::vector<float> native(start.data(), start.data() + mr * ldc), portable = native;
-        cpu::bf16_tile_avx512(a.data(), mr, b.data(), pairs, pb, mode == 2, native.data(), ldc, nc);
-        cpu::bf16_tile_portable(a.data(), mr, b.data(), pairs, pb, mode == 2, portable.data(), ldc,
-                                nc);
+        cpu::bf16_tile_avx512(a.data(), a_row, a_pair, mr, b.data(), pairs, pb, acc, native.data(),
+                              ldc, nc);
+        cpu::bf16_tile_portable(a.data(), a_row, a_pair, mr, b.data(), pairs, pb, acc,
+                                portable.data(), ldc, nc);
         for (size_t i = 0; i < native.size(); ++i)
           ASSERT_EQ(std::bit_cast<uint32_t>(native[i]), std::bit_cast<uint32_t>(portable[i]))
               << "mr " << mr << " nc " << nc << " mode " << mode << " element " << i << ": "

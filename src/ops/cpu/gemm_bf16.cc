@@ -1,5 +1,6 @@
 // gemm_bf16: for each block of K, packs B into panels of bf16 column pairs (n·k conversions
-// against m·n·k products), packs A a register tile of rows at a time into a per-thread block, and
+// against m·n·k products), packs A a register tile of rows at a time into a per-thread block (its
+// rows converted in place, or paired when K is A's slow axis), and
 // runs the micro-kernel of this CPU (gemm_bf16_isa.h) over every panel for those rows. A tile's
 // block stays in L1 while the block's packed B (≤ 512 KB) streams from L2. Blocks of K after the
 // first add to the f32 outputs of the one before, so the sums run in one order whatever the
@@ -12,6 +13,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "focus/runtime.h"
@@ -35,14 +37,15 @@ float from_bf16(uint16_t h) { return std::bit_cast<float>(uint32_t(h) << 16); }
 // The reference for the micro-kernels: per output, bias (or c) then, for each pair along K, the
 // odd product then the even one, each added with one rounding. A product of two bf16 is exact in
 // f32, so each step is an fma. vdpbf16ps does the same (and flushes subnormal sums to zero).
-void bf16_tile_portable(const uint16_t* a, int mr, const uint16_t* b, int64_t pairs,
-                        const float* bias, bool accumulate, float* c, int64_t ldc, int nc) {
+void bf16_tile_portable(const uint16_t* a, int64_t a_row, int64_t a_pair, int mr, const uint16_t* b,
+                        int64_t pairs, const float* bias, bool accumulate, float* c, int64_t ldc,
+                        int nc) {
   for (int r = 0; r < mr; ++r) {
     float acc[kBf16Cols];
     for (int j = 0; j < kBf16Cols; ++j)
       acc[j] = accumulate ? (j < nc ? c[r * ldc + j] : 0.0f) : bias ? bias[j] : 0.0f;
     for (int64_t p = 0; p < pairs; ++p) {
-      const uint16_t* pair = a + (p * kBf16Rows + r) * 2;
+      const uint16_t* pair = a + r * a_row + p * a_pair;
       const float even = from_bf16(pair[0]), odd = from_bf16(pair[1]);
       const uint16_t* w = b + p * 2 * kBf16Cols;
       for (int j = 0; j < kBf16Cols; ++j) {
@@ -101,11 +104,11 @@ int64_t block_pairs(int64_t panels, int64_t pairs) {
   return std::max<int64_t>(1, std::min(pairs, std::clamp<int64_t>(fit, 64, 512)));
 }
 
-// Packs `count` ≤ `width` rows of v from row i0, pairs [p0, p0 + np) along K, as gemm_bf16_isa.h's
-// layouts (width kBf16Rows for a block of A, kBf16Cols for a panel of B; rows from count to width
-// are zero). `row` is scratch of 2·np bf16.
-void pack(const Bf16Operand& v, int64_t i0, int count, int width, int64_t k, int64_t p0, int64_t np,
-          uint16_t* dst, uint16_t* row) {
+// Packs `count` ≤ `width` rows of v from row i0, pairs [p0, p0 + np) along K, pair-major: the pair
+// p of row r at dst + (p·width + r)·2 (a panel of B: width kBf16Cols; a block of A whose K is its
+// slow axis: width kBf16Rows). Rows from count to width are zero. `row` is scratch of 2·np bf16.
+void pack_pairs(const Bf16Operand& v, int64_t i0, int count, int width, int64_t k, int64_t p0,
+                int64_t np, uint16_t* dst, uint16_t* row) {
   if (v.cs == 1) {  // K contiguous in each row: convert a row, then deal out its pairs
     std::fill(dst, dst + np * 2 * width, uint16_t(0));
     const int64_t len = std::min(2 * np, k - 2 * p0);
@@ -125,6 +128,24 @@ void pack(const Bf16Operand& v, int64_t i0, int count, int width, int64_t k, int
               r < count && kk < k ? to_bf16(v.data[(i0 + r) * v.rs + kk * v.cs]) : 0;
         }
   }
+}
+
+// A block of `mr` rows of A for the micro-kernel: each row converted in place when K is A's
+// contiguous axis (row-major: no dealing out of pairs), pair-major otherwise. Returns the layout's
+// {a_row, a_pair} (gemm_bf16_isa.h).
+std::pair<int64_t, int64_t> pack_a(const Bf16Operand& a, int64_t i0, int mr, int64_t k, int64_t p0,
+                                   int64_t np, uint16_t* dst, uint16_t* row) {
+  if (a.cs != 1) {
+    pack_pairs(a, i0, mr, kBf16Rows, k, p0, np, dst, row);
+    return {2, 2 * kBf16Rows};
+  }
+  const int64_t len = std::min(2 * np, k - 2 * p0);
+  for (int r = 0; r < mr; ++r) {
+    uint16_t* d = dst + r * 2 * np;
+    kConvert(a.data + (i0 + r) * a.rs + 2 * p0, len, d);
+    if (len < 2 * np) d[len] = 0;
+  }
+  return {2 * np, 2};
 }
 
 }  // namespace
@@ -158,17 +179,17 @@ void gemm_bf16(Bf16Operand a, int64_t m, int64_t k, Bf16Operand b, int64_t n, co
 #pragma omp for schedule(static)
       for (int64_t q = 0; q < panels; ++q) {
         const int nc = int(std::min<int64_t>(kBf16Cols, n - q * kBf16Cols));
-        pack(b, q * kBf16Cols, nc, kBf16Cols, k, p0, np, packed.data() + q * panel_size,
-             row.data());
+        pack_pairs(b, q * kBf16Cols, nc, kBf16Cols, k, p0, np, packed.data() + q * panel_size,
+                   row.data());
       }
 #pragma omp for schedule(static)
       for (int64_t t = 0; t < tiles; ++t) {
         const int64_t r0 = t * kBf16Rows;
         const int mr = int(std::min<int64_t>(kBf16Rows, m - r0));
-        pack(a, r0, mr, kBf16Rows, k, p0, np, block.data(), row.data());
+        const auto [a_row, a_pair] = pack_a(a, r0, mr, k, p0, np, block.data(), row.data());
         for (int64_t q = 0; q < panels; ++q) {
           const int nc = int(std::min<int64_t>(kBf16Cols, n - q * kBf16Cols));
-          kTile(block.data(), mr, packed.data() + q * panel_size, np,
+          kTile(block.data(), a_row, a_pair, mr, packed.data() + q * panel_size, np,
                 bias ? bias_padded.data() + q * kBf16Cols : nullptr, blk > 0,
                 out + r0 * n + q * kBf16Cols, n, nc);
         }

@@ -32,8 +32,8 @@ inline __mmask16 low_mask(int n) {  // the first n of 16 lanes
 }
 
 template <int MR>
-void tile(const uint16_t* a, const uint16_t* b, int64_t pairs, const float* bias, bool accumulate,
-          float* c, int64_t ldc, int nc) {
+void tile(const uint16_t* a, int64_t a_row, int64_t a_pair, const uint16_t* b, int64_t pairs,
+          const float* bias, bool accumulate, float* c, int64_t ldc, int nc) {
   __m512 acc0[MR], acc1[MR];
   const __mmask16 m0 = low_mask(nc), m1 = low_mask(nc - 16);
   if (accumulate) {
@@ -51,10 +51,10 @@ void tile(const uint16_t* a, const uint16_t* b, int64_t pairs, const float* bias
   for (int64_t p = 0; p < pairs; ++p) {
     const __m512bh w0 = (__m512bh)_mm512_loadu_si512(b + p * 64);
     const __m512bh w1 = (__m512bh)_mm512_loadu_si512(b + p * 64 + 32);
-    const uint16_t* ap = a + p * 2 * kBf16Rows;
+    const uint16_t* ap = a + p * a_pair;
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
-      const __m512bh x = broadcast_pair(ap + 2 * r);
+      const __m512bh x = broadcast_pair(ap + r * a_row);
       acc0[r] = _mm512_dpbf16_ps(acc0[r], x, w0);
       acc1[r] = _mm512_dpbf16_ps(acc1[r], x, w1);
     }
@@ -116,14 +116,15 @@ void bf16_pack_pairs_avx512(const float* base, int64_t stride, int64_t k_left, i
   }
 }
 
-void bf16_tile_avx512(const uint16_t* a, int mr, const uint16_t* b, int64_t pairs,
-                      const float* bias, bool accumulate, float* c, int64_t ldc, int nc) {
-  using Tile =
-      void (*)(const uint16_t*, const uint16_t*, int64_t, const float*, bool, float*, int64_t, int);
+void bf16_tile_avx512(const uint16_t* a, int64_t a_row, int64_t a_pair, int mr, const uint16_t* b,
+                      int64_t pairs, const float* bias, bool accumulate, float* c, int64_t ldc,
+                      int nc) {
+  using Tile = void (*)(const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t, const float*,
+                        bool, float*, int64_t, int);
   static constexpr Tile kByRows[kBf16Rows] = {tile<1>, tile<2>,  tile<3>,  tile<4>,
                                               tile<5>, tile<6>,  tile<7>,  tile<8>,
                                               tile<9>, tile<10>, tile<11>, tile<12>};
-  kByRows[mr - 1](a, b, pairs, bias, accumulate, c, ldc, nc);
+  kByRows[mr - 1](a, a_row, a_pair, b, pairs, bias, accumulate, c, ldc, nc);
 }
 
 }  // namespace focus::cpu
