@@ -111,10 +111,19 @@ int train_main(int argc, char** argv) {
     std::fflush(stdout);
   }
   train::FitResult r = train::fit(*model, splits.train, splits.validation, fit, cfg);
+  if (fit.max_steps > 0 && r.best_epoch < 0) {  // stopped before any epoch ended
+    const std::string last = (std::filesystem::path(out) / "last.safetensors").string();
+    std::printf(
+        "trained %lld steps in %.1f s; stopped by max_steps before the first epoch ended: nothing "
+        "validated or tested%s%s\n",
+        (long long)r.steps, r.seconds,
+        std::filesystem::exists(last) ? " (--resume continues from " : "",
+        std::filesystem::exists(last) ? (last + ")").c_str() : "");
+    return kOk;
+  }
   std::printf("trained %lld steps in %.1f s; best validation accuracy %.2f%% (epoch %lld)%s\n",
               (long long)r.steps, r.seconds, 100.0 * r.best_accuracy, (long long)r.best_epoch,
               r.early_stopped ? ", stopped early" : "");
-  if (fit.max_steps > 0 && r.best_epoch < 0) return kOk;  // stopped before any epoch ended
   if (no_test) {
     std::printf("outputs in %s (the test split was not read: --no-test)\n", out.c_str());
     return kOk;
