@@ -140,6 +140,23 @@ TEST(Cli, MonitorTestLogsEveryEpochAndChangesNothing) {
   while (std::getline(plain_log, line)) EXPECT_EQ(line.find("monitor"), std::string::npos) << line;
 }
 
+// A run that max_steps stops inside its first epoch has nothing validated: it says so, and where
+// --resume would continue (kSmall checkpoints every 4 steps; 20 steps make an epoch).
+TEST(Cli, MaxStepsBeforeTheFirstEpochEndsSaysSo) {
+  const test::ScratchDir dir("cli_max_steps");
+  const std::string d = dir.str();
+  const Result r = run("train --quiet --threads 1 --config " + write_config(d, kSmall) +
+                       " --max-steps 6 --out " + d);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("trained 6 steps"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stopped by max_steps before the first epoch ended: nothing validated or "
+                       "tested (--resume continues from " +
+                       d + "/last.safetensors)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("test accuracy"), std::string::npos) << r.out;
+}
+
 TEST(Cli, UnknownConfigKeyIsAUsageError) {
   const test::ScratchDir dir("cli_badkey");
   const std::string d = dir.str();
