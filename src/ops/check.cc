@@ -22,8 +22,9 @@ bool bf16_inference(std::initializer_list<Tensor> inputs) {
   return inference_precision() == Precision::bf16 && !autograd::needs_grad(inputs);
 }
 
-bool bf16_training(std::initializer_list<Tensor> inputs) {
-  return training_precision() == Precision::bf16 && autograd::needs_grad(inputs);
+bool bf16_linear(std::initializer_list<Tensor> inputs) {
+  return (autograd::needs_grad(inputs) ? training_precision() : inference_precision()) ==
+         Precision::bf16;
 }
 
 void check_f32(const char* op, const char* what, const Tensor& t) {

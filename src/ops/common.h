@@ -18,8 +18,8 @@ int64_t first_nonfinite(const Tensor& t);
 // Whether an op on `inputs` runs at bf16 (docs/precision.md): the inference precision is bf16 and
 // nothing records a gradient through it.
 bool bf16_inference(std::initializer_list<Tensor> inputs);
-// Whether `linear` on `inputs` trains at bf16: the training precision is bf16 and a gradient is
-// recorded through it.
-bool bf16_training(std::initializer_list<Tensor> inputs);
+// Whether `linear` on `inputs` runs at bf16: the training precision when a gradient is recorded
+// through it, the inference precision when none is, is bf16.
+bool bf16_linear(std::initializer_list<Tensor> inputs);
 
 }  // namespace focus::ops

@@ -177,27 +177,25 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   Tensor bc = b.defined() ? b.detach().contiguous() : Tensor();
   Tensor out = make_tensor(out_shape);
   float* po = out.data();
-  // Inference at bf16: no gradient to record, so nothing below needs the f32 operands again.
-  if (ops::bf16_inference({x, w, b})) {
-    cpu::linear_bf16(xc.data(), rows, in, wc.data(), out_f, bc.defined() ? bc.data() : nullptr, po);
-    ops::check_output("linear", out);
-    return out;
-  }
-  const bool bf16 = ops::bf16_training({x, w, b});
+  // The precision of this product (inference's without a gradient, training's with one) picks
+  // the bf16 GEMM or OpenBLAS, for the forward here and the gradients below.
+  const bool bf16 = ops::bf16_linear({x, w, b});
   if (bf16) {
     cpu::linear_bf16(xc.data(), rows, in, wc.data(), out_f, bc.defined() ? bc.data() : nullptr, po);
-  } else if (bc.defined()) {
-    const float* pb = bc.data();
+  } else {
+    if (bc.defined()) {
+      const float* pb = bc.data();
 #pragma omp parallel for schedule(static) if (rows * out_f > (1 << 15))
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < out_f; ++j) po[r * out_f + j] = pb[j];
-  }
-  if (!bf16 && rows > 0 && out_f > 0) {
-    if (in > 0)
-      blas::sgemm(false, true, rows, out_f, in, 1.0f, xc.data(), in, wc.data(), in,
-                  bc.defined() ? 1.0f : 0.0f, po, out_f);
-    else if (!bc.defined())
-      std::fill(po, po + rows * out_f, 0.0f);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < out_f; ++j) po[r * out_f + j] = pb[j];
+    }
+    if (rows > 0 && out_f > 0) {
+      if (in > 0)
+        blas::sgemm(false, true, rows, out_f, in, 1.0f, xc.data(), in, wc.data(), in,
+                    bc.defined() ? 1.0f : 0.0f, po, out_f);
+      else if (!bc.defined())
+        std::fill(po, po + rows * out_f, 0.0f);
+    }
   }
   ops::check_output("linear", out);
   const bool has_bias = b.defined();

@@ -28,6 +28,23 @@ namespace fs = std::filesystem;
 using Result = ::focus::test::CliResult;
 const auto& run = ::focus::test::run_cli;
 
+// The class probabilities of a `focus eval --probabilities` CSV, one row per example.
+std::vector<std::vector<double>> read_probabilities(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<double>> rows;
+  std::string line;
+  std::getline(in, line);  // example,label,<class>...
+  while (std::getline(in, line)) {
+    std::stringstream cells(line);
+    std::string cell;
+    std::getline(cells, cell, ',');
+    std::getline(cells, cell, ',');
+    rows.emplace_back();
+    while (std::getline(cells, cell, ',')) rows.back().push_back(std::stod(cell));
+  }
+  return rows;
+}
+
 // The slice (slice.json): 4,500 training, 500 validation and 1,000 test images; a small ViT on
 // 7×7 patches. ctest trains it once (setup.cmake); run alone, the first case trains it.
 class FashionMnist : public ::testing::Test {
@@ -62,6 +79,15 @@ class FashionMnist : public ::testing::Test {
     m->load_state_dict(train::load_checkpoint(model() + "/best.safetensors").model);
     m->eval();
     return m;
+  }
+
+  // `focus eval` of the slice model with `flags`, its probabilities written to the scratch file
+  // `name`: the command's result and the CSV's rows.
+  std::pair<Result, std::vector<std::vector<double>>> eval_probabilities(const std::string& flags,
+                                                                         const std::string& name) {
+    const std::string csv = scratch_.file(name);
+    Result r = run("eval " + model() + " " + flags + " --probabilities " + csv);
+    return {r, read_probabilities(csv)};
   }
 
   static inline std::string dir_;
@@ -135,39 +161,18 @@ TEST_F(FashionMnist, AttentionRowsAreProbabilities) {
   }
 }
 
-// The class probabilities of a `focus eval --probabilities` CSV, one row per example.
-std::vector<std::vector<double>> read_probabilities(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::vector<double>> rows;
-  std::string line;
-  std::getline(in, line);  // example,label,<class>...
-  while (std::getline(in, line)) {
-    std::stringstream cells(line);
-    std::string cell;
-    std::getline(cells, cell, ',');
-    std::getline(cells, cell, ',');
-    rows.emplace_back();
-    while (std::getline(cells, cell, ',')) rows.back().push_back(std::stod(cell));
-  }
-  return rows;
-}
-
 // focus eval --mirror: a test image's probabilities are the mean of the model's on the image and
 // on its mirror image, both computed here through the library for every official test image. Rows
 // of the CSV are found among those by their plain probabilities, so the test does not restate how
 // the task draws its test subset.
 TEST_F(FashionMnist, MirrorViewAveragesEachImageAndItsMirrorImage) {
-  const std::string plain_csv = scratch_.file("plain.csv"),
-                    mirror_csv = scratch_.file("mirror.csv");
-  const Result plain = run("eval " + model() + " --threads 1 --probabilities " + plain_csv);
-  const Result mirror =
-      run("eval " + model() + " --mirror --threads 1 --probabilities " + mirror_csv);
+  const auto [plain, p] = eval_probabilities("--threads 1", "plain.csv");
+  const auto [mirror, m] = eval_probabilities("--mirror --threads 1", "mirror.csv");
   ASSERT_EQ(plain.status, 0) << plain.out;
   ASSERT_EQ(mirror.status, 0) << mirror.out;
   EXPECT_NE(mirror.out.find("test-time views: 2 per example"), std::string::npos) << mirror.out;
   // The slice trains without data.flip.
   EXPECT_NE(mirror.out.find("trained without data.flip"), std::string::npos) << mirror.out;
-  const auto p = read_probabilities(plain_csv), m = read_probabilities(mirror_csv);
   ASSERT_EQ(p.size(), 1000u);
   ASSERT_EQ(m.size(), p.size());
 
@@ -216,14 +221,11 @@ TEST_F(FashionMnist, MirrorViewAveragesEachImageAndItsMirrorImage) {
 // focus eval --precision bf16 (bf16 linear layers, docs/precision.md) answers as f32 does, within
 // bf16's error: the same class for (almost) every test image, probabilities within 0.02.
 TEST_F(FashionMnist, Bf16EvalAgreesWithF32) {
-  const std::string f32_csv = scratch_.file("f32.csv"), bf16_csv = scratch_.file("bf16.csv");
-  const Result f32 = run("eval " + model() + " --threads 2 --probabilities " + f32_csv);
-  const Result bf16 =
-      run("eval " + model() + " --precision bf16 --threads 2 --probabilities " + bf16_csv);
+  const auto [f32, p] = eval_probabilities("--threads 2", "f32.csv");
+  const auto [bf16, q] = eval_probabilities("--precision bf16 --threads 2", "bf16.csv");
   ASSERT_EQ(f32.status, 0) << f32.out;
   ASSERT_EQ(bf16.status, 0) << bf16.out;
   EXPECT_NE(bf16.out.find("precision: bf16 (linear layers"), std::string::npos) << bf16.out;
-  const auto p = read_probabilities(f32_csv), q = read_probabilities(bf16_csv);
   ASSERT_EQ(p.size(), 1000u);
   ASSERT_EQ(q.size(), p.size());
   int flips = 0, moved = 0;
