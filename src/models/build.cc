@@ -51,11 +51,16 @@ std::unique_ptr<Classifier> build_sequence_transformer(config::Reader& r,
   o.max_len = input_int(input, "length", "sequence_transformer");
   o.classes = input_int(input, "classes", "sequence_transformer");
   o.dim = r.integer("dim", 64, 1, 1 << 16);
-  o.depth = r.integer("depth", 2, 1, 256);
+  // depth 0 is the soft-attention baseline: each piece's embedding and position, pooled by
+  // soft attention, with no encoder block between.
+  o.depth = r.integer("depth", 2, 0, 256);
   o.heads = r.integer("heads", 4, 1, 1024);
   o.mlp_ratio = r.integer("mlp_ratio", 2, 1, 64);
   o.dropout = float(r.number("dropout", 0.0, 0.0, 0.99));
   o.pool = r.string("pool", "cls", {"cls", "mean", "soft"});
+  if (o.depth == 0 && o.pool != "soft")
+    throw config::ConfigError(detail::cat("config: model.depth 0 (no encoder block) needs ",
+                                          "model.pool 'soft', got '", o.pool, "'"));
   if (input.contains("pad")) o.pad_id = int32_t(input_int(input, "pad", "sequence_transformer"));
   if (o.dim % o.heads != 0)
     throw config::ConfigError(detail::cat("config: model.dim ", o.dim, " must be a multiple of ",

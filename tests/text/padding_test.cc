@@ -1,11 +1,14 @@
 // Key-padding masks in the sequence transformer: a padded batch gives each row the logits it gets
-// alone, for every pooling, and padding gets no attention and no gradient.
+// alone, for every pooling and for the soft-attention baseline (depth 0), and padding gets no
+// attention and no gradient.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "focus/autograd.h"
+#include "focus/config.h"
 #include "focus/models.h"
 
 using namespace focus;
@@ -25,7 +28,12 @@ Tensor padded(const std::vector<std::vector<int32_t>>& rs, int64_t n) {
   return Tensor::from_indices(ids, {int64_t(rs.size()), n});
 }
 
-class Padding : public ::testing::TestWithParam<const char*> {};
+struct Variant {
+  const char* pool;
+  int64_t depth;
+};
+
+class Padding : public ::testing::TestWithParam<Variant> {};
 
 }  // namespace
 
@@ -35,9 +43,9 @@ TEST_P(Padding, BatchEqualsEachRowAlone) {
                                     .max_len = 16,
                                     .classes = 3,
                                     .dim = 32,
-                                    .depth = 2,
+                                    .depth = GetParam().depth,
                                     .heads = 4,
-                                    .pool = GetParam(),
+                                    .pool = GetParam().pool,
                                     .pad_id = 0},
                                    gen);
   model.eval();
@@ -61,9 +69,9 @@ TEST_P(Padding, PaddingGetsNoAttentionAndNoGradient) {
                                     .max_len = 16,
                                     .classes = 2,
                                     .dim = 16,
-                                    .depth = 2,
+                                    .depth = GetParam().depth,
                                     .heads = 2,
-                                    .pool = GetParam(),
+                                    .pool = GetParam().pool,
                                     .pad_id = 0},
                                    gen);
   model.eval();
@@ -93,7 +101,29 @@ TEST_P(Padding, PaddingGetsNoAttentionAndNoGradient) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Pools, Padding, ::testing::Values("cls", "mean", "soft"));
+INSTANTIATE_TEST_SUITE_P(Pools, Padding,
+                         ::testing::Values(Variant{"cls", 2}, Variant{"mean", 2},
+                                           Variant{"soft", 2}, Variant{"soft", 0}),
+                         [](const auto& info) {
+                           return std::string(info.param.pool) + "_depth" +
+                                  std::to_string(info.param.depth);
+                         });
+
+// Depth 0 has no encoder block, so a class token would pool nothing but itself.
+TEST(SequenceTransformerConfig, DepthZeroNeedsSoftPooling) {
+  Generator gen(1);
+  const nlohmann::json input = {{"vocab", 50}, {"length", 16}, {"classes", 2}, {"pad", 0}};
+  EXPECT_NO_THROW(models::build({{"depth", 0}, {"pool", "soft"}}, input, gen));
+  for (const char* pool : {"cls", "mean"}) {
+    try {
+      models::build({{"depth", 0}, {"pool", pool}}, input, gen);
+      ADD_FAILURE() << "depth 0 with pool " << pool << " was accepted";
+    } catch (const config::ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("model.depth 0"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(models::build({{"depth", -1}, {"pool", "soft"}}, input, gen), config::ConfigError);
+}
 
 TEST(Padding, AllPaddingRowGivesFiniteLogits) {
   Generator gen(2);
