@@ -109,7 +109,8 @@ INSTANTIATE_TEST_SUITE_P(Pools, Padding,
                                   std::to_string(info.param.depth);
                          });
 
-// Depth 0 has no encoder block, so a class token would pool nothing but itself.
+// Depth 0 has no encoder block: a class token would pool only itself, and mean pooling would
+// leave the attention view nothing to show, so only soft pooling is accepted.
 TEST(SequenceTransformerConfig, DepthZeroNeedsSoftPooling) {
   Generator gen(1);
   const nlohmann::json input = {{"vocab", 50}, {"length", 16}, {"classes", 2}, {"pad", 0}};
