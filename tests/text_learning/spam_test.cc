@@ -343,6 +343,27 @@ TEST(Spam, LearnsWellAboveTheMajorityClassAndPredicts) {
   check_bad_input(dir);
 }
 
+// The shipped soft-attention baseline (configs/spam_soft.json: no encoder block, 2,048 pieces)
+// as a user runs it, on the 900-mail subset: it learns, and its attention view shows the soft
+// pooling weights.
+TEST(Spam, SoftAttentionBaselineConfigLearns) {
+  if (!fs::is_directory(corpus()))
+    GTEST_SKIP() << "no spam corpus at " << corpus() << " (scripts/fetch_spam.sh fetches it)";
+  const ::focus::test::ScratchDir scratch("spam_soft");
+  const std::string dir = scratch.str();
+  nlohmann::json config =
+      nlohmann::json::parse(slurp(std::string(FOCUS_SOURCE_DIR) + "/configs/spam_soft.json"));
+  ASSERT_EQ(config.at("model").at("depth"), 0);
+  config.merge_patch({{"data", {{"path", corpus()}, {"limit", 900}}}});
+  const std::string cfg = dir + "/config.in.json";
+  std::ofstream(cfg) << config.dump(2);
+  const Result train =
+      run("train --config " + cfg + " --out " + dir + "/model --threads 1 --quiet");
+  ASSERT_EQ(train.status, 0) << train.out;
+  check_learned(dir, train);
+  check_predict(dir);
+}
+
 // scripts/train_ensemble.sh trains seeds 1..N of one config side by side and writes their
 // ensemble's report; run again, it trains nothing and gives the same report.
 TEST(Spam, EnsembleScriptTrainsSeedsAndReportsTheEnsemble) {
