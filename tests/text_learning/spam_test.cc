@@ -596,6 +596,23 @@ TEST(Spam, CrossValidationScoresEveryMailOnce) {
   EXPECT_NE(ens.out.find("ensemble of 3 models"), std::string::npos) << ens.out;
   EXPECT_EQ(ens.out.find("other data options"), std::string::npos) << ens.out;
 
+  // scripts/oof_mix.py scores each fold's validation mails with its best checkpoint, as the
+  // trainer chose it, so one run's out-of-fold errors are cross_validate's best-epoch errors; a
+  // run mixed with itself is the run.
+  const std::string mix = "python3 " + std::string(FOCUS_SOURCE_DIR) +
+                          "/scripts/oof_mix.py --focus " + std::string(FOCUS_BINARY_DIR) +
+                          "/focus ";
+  const Result oof = shell(mix + out + " " + out);
+  ASSERT_EQ(oof.status, 0) << oof.out;
+  const std::string best_errors =
+      std::to_string(int64_t(cv.at("best").at("errors"))) + " errors of 240";
+  EXPECT_NE(oof.out.find(out + ": " + best_errors), std::string::npos) << oof.out;
+  EXPECT_NE(oof.out.find("mix of 2 runs: " + best_errors), std::string::npos) << oof.out;
+  EXPECT_TRUE(fs::exists(out + "/fold0/val_probs.csv"));
+  const Result no_run = shell(mix + dir + "/nothing");
+  EXPECT_NE(no_run.status, 0);
+  EXPECT_NE(no_run.out.find("oof_mix: no folder"), std::string::npos) << no_run.out;
+
   const Result again = shell(script + cfg + " " + out);
   ASSERT_EQ(again.status, 0) << again.out;
   EXPECT_NE(again.out.find("fold 2: trained already"), std::string::npos) << again.out;
