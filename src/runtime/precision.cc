@@ -11,6 +11,9 @@ namespace {
 std::atomic<Precision> g_precision{Precision::f32};
 std::atomic<Precision> g_training_precision{Precision::f32};
 
+constexpr const char* kPortable =
+    ", portable: this CPU has no AVX512-BF16 instructions, so bf16 is slower than f32 here";
+
 }  // namespace
 
 void set_inference_precision(Precision p) { g_precision.store(p, std::memory_order_relaxed); }
@@ -31,14 +34,12 @@ Precision parse_precision(const std::string& name) {
 
 std::string bf16_info() {
   if (cpu::bf16_native()) return "linear layers and attention's P·V, avx512_bf16";
-  return "linear layers, portable: this CPU has no AVX512-BF16 instructions, so bf16 is slower "
-         "than f32 here";
+  return std::string("linear layers") + kPortable;
 }
 
 std::string bf16_training_info() {
-  if (cpu::bf16_native()) return "linear layers' products, avx512_bf16";
-  return "linear layers' products, portable: this CPU has no AVX512-BF16 instructions, so bf16 "
-         "is slower than f32 here";
+  return std::string("linear layers' products") +
+         (cpu::bf16_native() ? ", avx512_bf16" : kPortable);
 }
 
 }  // namespace focus

@@ -113,12 +113,12 @@ int train_main(int argc, char** argv) {
   train::FitResult r = train::fit(*model, splits.train, splits.validation, fit, cfg);
   if (fit.max_steps > 0 && r.best_epoch < 0) {  // stopped before any epoch ended
     const std::string last = (std::filesystem::path(out) / "last.safetensors").string();
+    const std::string resume =
+        std::filesystem::exists(last) ? " (--resume continues from " + last + ")" : "";
     std::printf(
         "trained %lld steps in %.1f s; stopped by max_steps before the first epoch ended: nothing "
-        "validated or tested%s%s\n",
-        (long long)r.steps, r.seconds,
-        std::filesystem::exists(last) ? " (--resume continues from " : "",
-        std::filesystem::exists(last) ? (last + ")").c_str() : "");
+        "validated or tested%s\n",
+        (long long)r.steps, r.seconds, resume.c_str());
     return kOk;
   }
   std::printf("trained %lld steps in %.1f s; best validation accuracy %.2f%% (epoch %lld)%s\n",

@@ -106,15 +106,23 @@ int64_t block_pairs(int64_t panels, int64_t pairs) {
 
 // Packs `count` ≤ `width` rows of v from row i0, pairs [p0, p0 + np) along K, pair-major: the pair
 // p of row r at dst + (p·width + r)·2 (a panel of B: width kBf16Cols; a block of A whose K is its
-// slow axis: width kBf16Rows). Rows from count to width are zero. `row` is scratch of 2·np bf16.
+// slow axis: width kBf16Rows). Rows from count to width are zero. `row` is scratch of 2·np bf16,
+// used when K is v's contiguous axis.
+// Row i of v, whose K is contiguous, pairs [p0, p0 + np) along K, to 2·np bf16 at dst (the pair
+// past an odd K padded with a zero).
+void convert_row(const Bf16Operand& v, int64_t i, int64_t k, int64_t p0, int64_t np,
+                 uint16_t* dst) {
+  const int64_t len = std::min(2 * np, k - 2 * p0);
+  kConvert(v.data + i * v.rs + 2 * p0, len, dst);
+  if (len < 2 * np) dst[len] = 0;
+}
+
 void pack_pairs(const Bf16Operand& v, int64_t i0, int count, int width, int64_t k, int64_t p0,
                 int64_t np, uint16_t* dst, uint16_t* row) {
   if (v.cs == 1) {  // K contiguous in each row: convert a row, then deal out its pairs
     std::fill(dst, dst + np * 2 * width, uint16_t(0));
-    const int64_t len = std::min(2 * np, k - 2 * p0);
     for (int r = 0; r < count; ++r) {
-      kConvert(v.data + (i0 + r) * v.rs + 2 * p0, len, row);
-      if (len < 2 * np) row[len] = 0;
+      convert_row(v, i0 + r, k, p0, np, row);
       for (int64_t p = 0; p < np; ++p) std::memcpy(dst + (p * width + r) * 2, row + 2 * p, 4);
     }
   } else if (v.rs == 1) {  // rows contiguous along each K: pair two K-rows at a time
@@ -134,17 +142,12 @@ void pack_pairs(const Bf16Operand& v, int64_t i0, int count, int width, int64_t 
 // contiguous axis (row-major: no dealing out of pairs), pair-major otherwise. Returns the layout's
 // {a_row, a_pair} (gemm_bf16_isa.h).
 std::pair<int64_t, int64_t> pack_a(const Bf16Operand& a, int64_t i0, int mr, int64_t k, int64_t p0,
-                                   int64_t np, uint16_t* dst, uint16_t* row) {
+                                   int64_t np, uint16_t* dst) {
   if (a.cs != 1) {
-    pack_pairs(a, i0, mr, kBf16Rows, k, p0, np, dst, row);
+    pack_pairs(a, i0, mr, kBf16Rows, k, p0, np, dst, nullptr);  // no row scratch: K not contiguous
     return {2, 2 * kBf16Rows};
   }
-  const int64_t len = std::min(2 * np, k - 2 * p0);
-  for (int r = 0; r < mr; ++r) {
-    uint16_t* d = dst + r * 2 * np;
-    kConvert(a.data + (i0 + r) * a.rs + 2 * p0, len, d);
-    if (len < 2 * np) d[len] = 0;
-  }
+  for (int r = 0; r < mr; ++r) convert_row(a, i0 + r, k, p0, np, dst + r * 2 * np);
   return {2 * np, 2};
 }
 
@@ -186,7 +189,7 @@ void gemm_bf16(Bf16Operand a, int64_t m, int64_t k, Bf16Operand b, int64_t n, co
       for (int64_t t = 0; t < tiles; ++t) {
         const int64_t r0 = t * kBf16Rows;
         const int mr = int(std::min<int64_t>(kBf16Rows, m - r0));
-        const auto [a_row, a_pair] = pack_a(a, r0, mr, k, p0, np, block.data(), row.data());
+        const auto [a_row, a_pair] = pack_a(a, r0, mr, k, p0, np, block.data());
         for (int64_t q = 0; q < panels; ++q) {
           const int nc = int(std::min<int64_t>(kBf16Cols, n - q * kBf16Cols));
           kTile(block.data(), a_row, a_pair, mr, packed.data() + q * panel_size, np,
