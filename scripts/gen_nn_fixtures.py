@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""PyTorch reference fixtures for Focus's layers (run with Debian's /usr/bin/python3).
+"""PyTorch reference fixtures for Focus's layers and the keyword transformer (run with Debian's
+/usr/bin/python3).
 
 tests/fixtures/nn/layers.safetensors: Conv1d and Conv2d (stride, padding), a pre-norm encoder
 block (nn.TransformerEncoderLayer, norm_first, GELU) and decoder block (nn.TransformerDecoderLayer):
@@ -82,5 +83,54 @@ class Dec(torch.nn.Module):
 
 
 check("decoder", Dec(), torch.randn(2, 4, 16), torch.randn(2, 6, 16))
+# Padding of two on a kernel of five: the first and last two windows reach into the padding.
+check("conv1d_k5", torch.nn.Conv1d(3, 2, 5, stride=1, padding=2), torch.randn(2, 3, 7))
+meta["conv1d_k5"] = json.dumps({"in": 3, "out": 2, "kernel": 5, "stride": 1, "padding": 2})
+check("conv1d_k5_s2", torch.nn.Conv1d(2, 3, 5, stride=2, padding=2), torch.randn(1, 2, 10))
+meta["conv1d_k5_s2"] = json.dumps({"in": 2, "out": 3, "kernel": 5, "stride": 2, "padding": 2})
 save(f"{OUT}/nn/layers.safetensors", meta)
 print(f"{OUT}/nn/layers.safetensors: {os.path.getsize(f'{OUT}/nn/layers.safetensors')} bytes")
+
+# tests/fixtures/nn/keyword_transformer.safetensors: the speech model (src/models/speech_models.cc)
+# on log-mel features [B,M,T], both front ends, as bench/peers/speech_torch.py builds it: tokens
+# (2-frame patches through a Linear, or Conv1d(k, stride p, padding k//2) + GELU), a class token,
+# learned positions, pre-norm encoder blocks, LayerNorm, a head on the class token.
+T.clear()
+MELS, FRAMES, DIM = 6, 11, 8
+
+
+class Kws(torch.nn.Module):
+    def __init__(self, front, patch, kernel=None):
+        super().__init__()
+        self.front, self.patch = front, patch
+        if front == "conv":
+            self.conv = torch.nn.Conv1d(MELS, DIM, kernel, stride=patch, padding=kernel // 2)
+            n = (FRAMES + 2 * (kernel // 2) - kernel) // patch + 1
+        else:
+            self.proj = torch.nn.Linear(patch * MELS, DIM)
+            n = FRAMES // patch
+        self.cls = torch.nn.Parameter(torch.randn(1, 1, DIM) * 0.1)
+        self.pos = torch.nn.Parameter(torch.randn(n + 1, DIM) * 0.1)
+        self.block = torch.nn.TransformerEncoderLayer(DIM, 2, 2 * DIM, dropout=0.0,
+                                                      activation="gelu", batch_first=True,
+                                                      norm_first=True)
+        self.norm = torch.nn.LayerNorm(DIM)
+        self.head = torch.nn.Linear(DIM, 3)
+
+    def forward(self, x):
+        if self.front == "conv":
+            h = torch.nn.functional.gelu(self.conv(x)).transpose(1, 2)
+        else:
+            n = FRAMES // self.patch
+            t = x.transpose(1, 2)[:, :n * self.patch].reshape(x.shape[0], n, self.patch * MELS)
+            h = self.proj(t)
+        h = torch.cat([self.cls.expand(h.shape[0], -1, -1), h], 1) + self.pos
+        return self.head(self.norm(self.block(h))[:, 0])
+
+
+meta = {}
+check("conv", Kws("conv", 2, 3), torch.randn(2, MELS, FRAMES))
+check("linear", Kws("linear", 2), torch.randn(2, MELS, FRAMES))
+path = f"{OUT}/nn/keyword_transformer.safetensors"
+save(path, meta)
+print(f"{path}: {os.path.getsize(path)} bytes")

@@ -1,5 +1,6 @@
-// Conv1d and Conv2d as im2col + one GEMM: the patches are gathered with strided slices (views), so
-// autograd needs no convolution-specific backward.
+// Conv1d and Conv2d as im2col + one GEMM: the patches are gathered in one pass (im2col, with its
+// scatter-add backward), then `linear` multiplies them by the kernel as a matrix.
+#include <algorithm>
 #include <cmath>
 
 #include "focus/nn.h"
@@ -8,24 +9,32 @@
 namespace focus::nn {
 namespace {
 
-// Zero padding of `pad` on both sides of `axis`.
-Tensor pad_axis(const Tensor& x, int axis, int64_t pad) {
-  if (pad == 0) return x;
-  Shape s = x.shape();
-  s[axis] = pad;
-  Tensor z = Tensor::zeros(s);
-  return concat({z, x, z}, axis);
+// A window over the two spatial axes: kernel, stride and zero padding per axis (a 1-D
+// convolution is the 2-D one over [B,C,1,L] with a 1×K window).
+struct Window {
+  int64_t kh, kw, sh, sw, ph, pw;
+};
+
+// Where output column ow's window lies along W: taps j in [j0, j1) read x[x0 + j], the others
+// fall in the zero padding.
+struct Span {
+  int64_t x0, j0, j1;
+};
+Span span(const Window& k, int64_t w, int64_t ow) {
+  const int64_t x0 = ow * k.sw - k.pw;
+  return {x0, std::clamp<int64_t>(-x0, 0, k.kw), std::clamp<int64_t>(w - x0, 0, k.kw)};
 }
 
-// The patches of a 2-D convolution, zero padding included: x [B,C,H,W] -> cols
-// [B,Ho·Wo,C·K·K], column (c, i, j) of row (oh, ow) holding x[c, oh·s + i − p, ow·s + j − p].
+// The patches of a convolution, zero padding included: x [B,C,H,W] -> cols
+// [B,Ho·Wo,C·kh·kw], column (c, i, j) of row (oh, ow) holding x[c, oh·sh + i − ph, ow·sw + j − pw].
 // One gather pass forward and one scatter-add pass backward, each image on one thread (so the
 // backward needs no atomics and its sums have a fixed order); the version built from strided
-// slices and concat moved every element through ~5 copies.
-Tensor im2col(const Tensor& x_in, int64_t k, int64_t s, int64_t p, int64_t ho, int64_t wo) {
+// slices and concat moved every element through ~5 copies (a third of a soft_frames training
+// step went to those copies).
+Tensor im2col(const Tensor& x_in, const Window& k, int64_t ho, int64_t wo) {
   const Tensor x = x_in.detach().contiguous();
   const int64_t b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  const int64_t cols = c * k * k, rows = ho * wo;
+  const int64_t cols = c * k.kh * k.kw, rows = ho * wo;
   Tensor out = make_tensor({b, rows, cols});
   const float* px = x.data();
   float* po = out.data();
@@ -34,22 +43,27 @@ Tensor im2col(const Tensor& x_in, int64_t k, int64_t s, int64_t p, int64_t ho, i
     for (int64_t oh = 0; oh < ho; ++oh)
       for (int64_t ow = 0; ow < wo; ++ow) {
         float* row = po + (n * rows + oh * wo + ow) * cols;
+        const Span sp = span(k, w, ow);
         for (int64_t ci = 0; ci < c; ++ci) {
           const float* img = px + (n * c + ci) * h * w;
-          for (int64_t i = 0; i < k; ++i) {
-            const int64_t y = oh * s + i - p;
-            for (int64_t j = 0; j < k; ++j) {
-              const int64_t xx = ow * s + j - p;
-              row[(ci * k + i) * k + j] =
-                  (y >= 0 && y < h && xx >= 0 && xx < w) ? img[y * w + xx] : 0.0f;
+          for (int64_t i = 0; i < k.kh; ++i) {
+            float* dst = row + (ci * k.kh + i) * k.kw;
+            const int64_t y = oh * k.sh + i - k.ph;
+            if (y < 0 || y >= h) {
+              std::fill(dst, dst + k.kw, 0.0f);
+              continue;
             }
+            const float* src = img + y * w + sp.x0;
+            for (int64_t j = 0; j < sp.j0; ++j) dst[j] = 0.0f;
+            for (int64_t j = sp.j0; j < sp.j1; ++j) dst[j] = src[j];
+            for (int64_t j = sp.j1; j < k.kw; ++j) dst[j] = 0.0f;
           }
         }
       }
   autograd::record("im2col", out, {x_in},
-                   [b, c, h, w, k, s, p, ho, wo](const Tensor& g_in, const autograd::Needs&) {
+                   [b, c, h, w, k, ho, wo](const Tensor& g_in, const autograd::Needs&) {
                      const Tensor g = g_in.contiguous();
-                     const int64_t cols = c * k * k, rows = ho * wo;
+                     const int64_t cols = c * k.kh * k.kw, rows = ho * wo;
                      Tensor gx = Tensor::zeros({b, c, h, w});
                      const float* pg = g.data();
                      float* pgx = gx.data();
@@ -58,16 +72,15 @@ Tensor im2col(const Tensor& x_in, int64_t k, int64_t s, int64_t p, int64_t ho, i
                        for (int64_t oh = 0; oh < ho; ++oh)
                          for (int64_t ow = 0; ow < wo; ++ow) {
                            const float* row = pg + (n * rows + oh * wo + ow) * cols;
+                           const Span sp = span(k, w, ow);
                            for (int64_t ci = 0; ci < c; ++ci) {
                              float* img = pgx + (n * c + ci) * h * w;
-                             for (int64_t i = 0; i < k; ++i) {
-                               const int64_t y = oh * s + i - p;
+                             for (int64_t i = 0; i < k.kh; ++i) {
+                               const int64_t y = oh * k.sh + i - k.ph;
                                if (y < 0 || y >= h) continue;
-                               for (int64_t j = 0; j < k; ++j) {
-                                 const int64_t xx = ow * s + j - p;
-                                 if (xx >= 0 && xx < w)
-                                   img[y * w + xx] += row[(ci * k + i) * k + j];
-                               }
+                               const float* src = row + (ci * k.kh + i) * k.kw;
+                               float* dst = img + y * w + sp.x0;
+                               for (int64_t j = sp.j0; j < sp.j1; ++j) dst[j] += src[j];
                              }
                            }
                          }
@@ -101,22 +114,17 @@ Conv1d::Conv1d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t 
 }
 
 Tensor Conv1d::operator()(const Tensor& x) const {
-  const int64_t cin = weight.size(1), cout = weight.size(0);
+  const int64_t cin = weight.size(1), cout = weight.size(0), k = kernel_, s = stride_;
   FOCUS_CHECK(x.dim() == 3 && x.size(1) == cin, "conv1d: expected x [B,", cin, ",L], got ",
               x.shape());
-  Tensor xp = pad_axis(x, 2, padding_);
-  const int64_t l = xp.size(2);
-  FOCUS_CHECK(l >= kernel_, "conv1d: input length ", x.size(2), " (+2·", padding_,
-              " padding) is shorter than the kernel ", kernel_);
-  const int64_t lout = (l - kernel_) / stride_ + 1;
-  std::vector<Tensor> taps;  // each [B,Cin,Lout,1]
-  for (int64_t k = 0; k < kernel_; ++k)
-    taps.push_back(xp.slice(2, k, k + (lout - 1) * stride_ + 1, stride_).unsqueeze(3));
-  Tensor cols = concat(taps, 3)             // [B,Cin,Lout,K]
-                    .permute({0, 2, 1, 3})  // [B,Lout,Cin,K]
-                    .reshape({x.size(0), lout, cin * kernel_});
-  Tensor y = linear(cols, weight.reshape({cout, cin * kernel_}), bias);  // [B,Lout,Cout]
-  return y.permute({0, 2, 1});                                           // [B,Cout,Lout]
+  ops::check_f32("conv1d", "x", x);
+  const int64_t l = x.size(2) + 2 * padding_;
+  FOCUS_CHECK(l >= k, "conv1d: input length ", x.size(2), " (+2·", padding_,
+              " padding) is shorter than the kernel ", k);
+  const int64_t lout = (l - k) / s + 1;
+  Tensor cols = im2col(x.unsqueeze(2), {1, k, 1, s, 0, padding_}, 1, lout);  // [B,Lout,Cin·K]
+  Tensor y = linear(cols, weight.reshape({cout, cin * k}), bias);            // [B,Lout,Cout]
+  return y.permute({0, 2, 1});                                               // [B,Cout,Lout]
 }
 
 Conv2d::Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
@@ -139,8 +147,8 @@ Tensor Conv2d::operator()(const Tensor& x) const {
   FOCUS_CHECK(hp >= k && wp >= k, "conv2d: input ", x.shape(), " (+2·", padding_,
               " padding) is smaller than the kernel ", k);
   const int64_t hout = (hp - k) / s + 1, wout = (wp - k) / s + 1;
-  Tensor cols = im2col(x, k, s, padding_, hout, wout);                 // [B,Hout·Wout,Cin·K·K]
-  Tensor y = linear(cols, weight.reshape({cout, cin * k * k}), bias);  // [B,Hout·Wout,Cout]
+  Tensor cols = im2col(x, {k, k, s, s, padding_, padding_}, hout, wout);  // [B,Hout·Wout,Cin·K·K]
+  Tensor y = linear(cols, weight.reshape({cout, cin * k * k}), bias);     // [B,Hout·Wout,Cout]
   return y.permute({0, 2, 1}).reshape({x.size(0), cout, hout, wout});
 }
 

@@ -52,6 +52,10 @@ TEST(NnParity, Conv1dAndConv2d) {
   const std::map<std::string, std::string> names = {{"weight", "weight"}, {"bias", "bias"}};
   nn::Conv1d c1(3, 4, 3, 2, 1);
   expect_matches(c1, "conv1d", names, 1, [&](const auto& in) { return c1(in[0]); });
+  nn::Conv1d c1k5(3, 2, 5, 1, 2);  // windows reaching two steps into the padding
+  expect_matches(c1k5, "conv1d_k5", names, 1, [&](const auto& in) { return c1k5(in[0]); });
+  nn::Conv1d c1k5s2(2, 3, 5, 2, 2);
+  expect_matches(c1k5s2, "conv1d_k5_s2", names, 1, [&](const auto& in) { return c1k5s2(in[0]); });
   nn::Conv2d c2(2, 3, 3, 1, 1);
   expect_matches(c2, "conv2d", names, 1, [&](const auto& in) { return c2(in[0]); });
   nn::Conv2d c3(1, 2, 2, 2, 0);
