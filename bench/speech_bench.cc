@@ -24,6 +24,11 @@ struct Case {
 };
 
 const Case kCases[] = {
+    // configs/commands.json's model: tokens are linear projections of 2-frame patches.
+    {"keyword_transformer front=linear patch=2 dim=64 depth=3 heads=4 batch=64",
+     R"({"kind": "keyword_transformer", "front": "linear", "patch": 2, "dim": 64, "depth": 3,
+         "heads": 4, "mlp_ratio": 2})",
+     64},
     {"keyword_transformer front=conv kernel=5 patch=2 dim=64 depth=3 heads=4 batch=64",
      R"({"kind": "keyword_transformer", "front": "conv", "kernel": 5, "patch": 2, "dim": 64,
          "depth": 3, "heads": 4, "mlp_ratio": 2})",

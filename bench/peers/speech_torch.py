@@ -1,6 +1,8 @@
 """The speech benchmark, PyTorch side: the same models, steps and log-mel as bench/speech_bench.cc.
 
 Models over log-mel features [B,40,98], 22 classes:
+- keyword_transformer front=linear: [B,40,98] -> [B,49,80] (2-frame patches) -> Linear(80->D) as
+  tokens, then as below;
 - keyword_transformer front=conv: Conv1d(40->D, k, stride p, padding k//2) + GELU as tokens, a class
   token, learned positions, pre-norm nn.TransformerEncoderLayer blocks (GELU, MLP ratio 2, no
   dropout), LayerNorm, a linear head over the class token;
@@ -32,7 +34,24 @@ class ConvTokens(torch.nn.Module):
         return torch.nn.functional.gelu(self.conv(x)).transpose(1, 2)
 
 
+class PatchTokens(torch.nn.Module):
+    """[B,40,98] -> patches of p frames [B,98/p,p·40] -> Linear(p·40->D), as [B,N,D] tokens."""
+
+    def __init__(self, dim, patch):
+        super().__init__()
+        self.patch = patch
+        self.proj = torch.nn.Linear(patch * MELS, dim)
+
+    def forward(self, x):
+        n = FRAMES // self.patch
+        t = x.transpose(1, 2)[:, :n * self.patch].reshape(x.shape[0], n, self.patch * MELS)
+        return self.proj(t)
+
+
 def keyword_transformer(dim, depth, heads, mlp_ratio, patch, kernel):
+    if kernel is None:
+        return ClsTransformer(PatchTokens(dim, patch), FRAMES // patch, dim, depth, heads,
+                              mlp_ratio, CLASSES)
     tokens = (FRAMES + 2 * (kernel // 2) - kernel) // patch + 1
     return ClsTransformer(ConvTokens(dim, patch, kernel), tokens, dim, depth, heads, mlp_ratio,
                           CLASSES)
@@ -58,6 +77,8 @@ class SoftFrames(torch.nn.Module):
 
 
 CASES = [
+    ("keyword_transformer front=linear patch=2 dim=64 depth=3 heads=4 batch=64",
+     lambda: keyword_transformer(64, 3, 4, 2, 2, None), 64),
     ("keyword_transformer front=conv kernel=5 patch=2 dim=64 depth=3 heads=4 batch=64",
      lambda: keyword_transformer(64, 3, 4, 2, 2, 5), 64),
     ("soft_frames dim=64 kernel=5 layers=2 batch=64", lambda: SoftFrames(64, 5, 2), 64),

@@ -29,9 +29,16 @@ struct KeywordTransformerOptions {
 class KeywordTransformer : public Classifier {
  public:
   KeywordTransformer(const KeywordTransformerOptions& o, Generator& gen) : o_(o) {
-    tokens_ = o.frames / o.patch;
-    proj_ = register_module(
-        "proj", std::make_shared<nn::Linear>(o.patch * o.mels, o.dim, nn::LinearOptions{}, gen));
+    if (o.front == "conv") {
+      // Padding k/2 keeps token n centred on frame n·p: ⌈T/p⌉ tokens (torch.nn.Conv1d's count).
+      conv_ = register_module("conv", std::make_shared<nn::Conv1d>(o.mels, o.dim, o.kernel, o.patch,
+                                                                   o.kernel / 2, gen));
+      tokens_ = (o.frames + 2 * (o.kernel / 2) - o.kernel) / o.patch + 1;
+    } else {
+      proj_ = register_module(
+          "proj", std::make_shared<nn::Linear>(o.patch * o.mels, o.dim, nn::LinearOptions{}, gen));
+      tokens_ = o.frames / o.patch;
+    }
     Tensor cls = Tensor::zeros({1, 1, o.dim});
     nn::init::trunc_normal_(cls, 0.0f, 0.02f, -0.04f, 0.04f, gen);
     cls_ = register_parameter("cls", cls);
@@ -54,11 +61,16 @@ class KeywordTransformer : public Classifier {
   Tensor operator()(const Tensor& x) const override {
     check_features(x, o_.mels, o_.frames, "keyword_transformer");
     const int64_t b = x.size(0);
-    Tensor t = x.transpose(1, 2);  // [B,T,M]
-    if (tokens_ * o_.patch != o_.frames) t = t.slice(1, 0, tokens_ * o_.patch);
-    t = t.contiguous().reshape({b, tokens_, o_.patch * o_.mels});  // [B,N,p·M]
-    Tensor h = (*proj_)(t);                                        // [B,N,D]
-    h = concat({cls_.expand({b, 1, o_.dim}), h}, 1);               // [B,1+N,D]
+    Tensor h;  // [B,N,D]
+    if (conv_) {
+      h = gelu((*conv_)(x)).transpose(1, 2);  // [B,D,N] -> [B,N,D]
+    } else {
+      Tensor t = x.transpose(1, 2);  // [B,T,M]
+      if (tokens_ * o_.patch != o_.frames) t = t.slice(1, 0, tokens_ * o_.patch);
+      t = t.contiguous().reshape({b, tokens_, o_.patch * o_.mels});  // [B,N,p·M]
+      h = (*proj_)(t);
+    }
+    h = concat({cls_.expand({b, 1, o_.dim}), h}, 1);  // [B,1+N,D]
     h = (*pos_)(h);
     for (const auto& block : blocks_) h = (*block)(h);
     h = (*norm_)(h);
@@ -131,9 +143,14 @@ std::unique_ptr<Classifier> build_keyword_transformer(config::Reader& r,
   o.classes = input_int(input, "classes", "keyword_transformer");
   o.patch = r.integer("patch", 1, 1, o.frames);
   o.front = r.string("front", "linear", {"linear", "conv"});
-  o.kernel = r.integer("kernel", 5, 1, 63);
-  if (o.kernel % 2 == 0)
-    throw config::ConfigError(detail::cat("config: model.kernel ", o.kernel, " must be odd"));
+  if (o.front == "conv") {
+    o.kernel = r.integer("kernel", 5, 1, 63);
+    if (o.kernel % 2 == 0)
+      throw config::ConfigError(detail::cat("config: model.kernel ", o.kernel, " must be odd"));
+  } else if (r.has("kernel")) {
+    throw config::ConfigError(
+        "config: model.kernel applies to model.front 'conv' only (the linear front has none)");
+  }
   o.dim = r.integer("dim", 64, 1, 1 << 16);
   o.depth = r.integer("depth", 3, 1, 256);
   o.heads = r.integer("heads", 4, 1, 1024);
