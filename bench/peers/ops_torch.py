@@ -9,6 +9,8 @@ OMP_WAIT_POLICY=PASSIVE, OPENBLAS_NUM_THREADS and OMP_NUM_THREADS already in the
   keeping the fastest (its setup is recorded in an extra "setup" field).
   OP fwdbwd: y = OP(x); y.backward(g), x.grad (and weight.grad, bias.grad) set to None between
   repetitions.
+  linear bf16 fwdbwd: F.linear under torch.autocast("cpu", dtype=torch.bfloat16), backward with
+  an f32 gradient (autocast's mixed precision: bf16 products, f32 weights and gradients).
 """
 import argparse
 import json
@@ -146,6 +148,29 @@ def main():
         fwdbwd("layer_norm", 8192, d)
     for d in (512, 2048):
         fwdbwd("gelu", 8192, d)
+
+    def linear_case(rows, d_in, d_out):
+        case = f"linear bf16 fwdbwd R={rows} IN={d_in} OUT={d_out}"
+        if not all(f in case for f in args.filter):
+            return
+        x = torch.randn(rows, d_in, generator=gen).requires_grad_()
+        w = (0.05 * torch.randn(d_out, d_in, generator=gen)).requires_grad_()
+        b = torch.zeros(d_out).requires_grad_()
+        g = torch.randn(rows, d_out, generator=gen)
+
+        def run():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                y = F.linear(x, w, b)
+            y.backward(g.to(y.dtype))
+
+        def drop():
+            x.grad = w.grad = b.grad = None
+
+        timing = time_it(args, run, drop)
+        emit(case, "torch", timing, t, gflops=6 * rows * d_in * d_out / (timing[0] * 1e6))
+
+    for d_in, d_out in ((256, 768), (256, 256), (256, 1024), (1024, 256)):
+        linear_case(8192, d_in, d_out)
 
 
 if __name__ == "__main__":
