@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
                              " IN=" + std::to_string(in) + " OUT=" + std::to_string(out_f);
     if (!bench::wanted(opt, name)) return;
     TrainingPrecisionGuard guard(Precision::bf16);
-    Tensor x = Tensor::normal({rows, in}, 0, 1, gen).requires_grad_();    // [R,IN]
+    Tensor x = Tensor::normal({rows, in}, 0, 1, gen).requires_grad_();       // [R,IN]
     Tensor w = Tensor::normal({out_f, in}, 0, 0.05f, gen).requires_grad_();  // [OUT,IN]
     Tensor b = Tensor::zeros({out_f}).requires_grad_();
     Tensor g = Tensor::normal({rows, out_f}, 0, 1, gen);  // [R,OUT]
@@ -67,8 +67,8 @@ int main(int argc, char** argv) {
     const bench::Timing tm = bench::time_it(opt, run, drop);
     bench::emit("ops", name, tm, 6.0 * rows * in * out_f / (tm.median_ms * 1e6), 0, t);
   };
-  for (const auto& [in, out_f] : {std::pair<int64_t, int64_t>{256, 768}, {256, 256}, {256, 1024},
-                                   {1024, 256}})
+  for (const auto& [in, out_f] :
+       {std::pair<int64_t, int64_t>{256, 768}, {256, 256}, {256, 1024}, {1024, 256}})
     linear_case(8192, in, out_f);
   return 0;
 }
