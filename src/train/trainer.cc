@@ -227,6 +227,21 @@ FitOptions fit_options(config::Reader& r) {
   o.checkpoint_every = r.integer("checkpoint_every", o.checkpoint_every, 0, 1 << 30);
   o.seed = uint64_t(r.integer("seed", int64_t(o.seed), 0));
   o.max_steps = r.integer("max_steps", o.max_steps, 0);
+  // A key the chosen optimiser or schedule never reads is a mistake, not a no-op.
+  const auto only_for = [&](const char* key, bool applies, const std::string& which) {
+    if (r.has(key) && !applies)
+      throw config::ConfigError(detail::cat("config: train.", key, " applies to ", which,
+                                            " only; this run has optimizer '", o.optimizer,
+                                            "', schedule '", o.schedule, "'"));
+  };
+  const std::string& sch = o.schedule;
+  only_for("momentum", o.optimizer == "sgd", "optimizer 'sgd'");
+  only_for("warmup", sch == "warmup_cosine" || o.pretrain_epochs > 0,
+           "schedule 'warmup_cosine' (and pretraining)");
+  only_for("min_lr", sch == "cosine" || sch == "warmup_cosine" || sch == "plateau",
+           "schedules 'cosine', 'warmup_cosine' and 'plateau'");
+  only_for("step_epochs", sch == "step", "schedule 'step'");
+  only_for("gamma", sch == "step" || sch == "plateau", "schedules 'step' and 'plateau'");
   return o;
 }
 
@@ -308,7 +323,7 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
   auto schedule = make_schedule(opt, total_steps, steps_per_epoch);
   std::unique_ptr<optim::ReduceOnPlateau> plateau;
   if (opt.schedule == "plateau")
-    plateau = std::make_unique<optim::ReduceOnPlateau>(opt.lr, opt.gamma, 2, true);
+    plateau = std::make_unique<optim::ReduceOnPlateau>(opt.lr, opt.gamma, 2, true, opt.min_lr);
 
   namespace fs = std::filesystem;
   const bool writing = !opt.out_dir.empty();
@@ -334,6 +349,11 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
     result.best_accuracy = s.at("best_accuracy"), result.best_epoch = s.at("best_epoch");
     bad_epochs = s.at("bad_epochs");
     plateau_lr = s.value("plateau_lr", opt.lr);
+    if (plateau && s.contains("plateau")) {  // the tracker's best and count, not just its rate
+      const nlohmann::json& t = s.at("plateau");
+      plateau->load({t.at("lr").get<float>(), t.at("best").get<float>(), t.at("bad").get<int>(),
+                     t.at("seen").get<bool>()});
+    }
     earlier_seconds = clock_at((fs::path(opt.out_dir) / "log.jsonl").string(), step);
     default_generator().set_state(s.at("generator").at("seed"), s.at("generator").at("offset"));
   }
@@ -359,6 +379,10 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
                 {"generator",
                  {{"seed", default_generator().seed()}, {"offset", default_generator().offset()}}},
                 {"config", config}};
+    if (plateau) {
+      const optim::ReduceOnPlateau::State t = plateau->state();
+      ck.state["plateau"] = {{"lr", t.lr}, {"best", t.best}, {"bad", t.bad}, {"seen", t.seen}};
+    }
     save_checkpoint(path, ck);
   };
 

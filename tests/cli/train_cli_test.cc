@@ -157,6 +157,66 @@ TEST(Cli, MaxStepsBeforeTheFirstEpochEndsSaysSo) {
   EXPECT_EQ(r.out.find("test accuracy"), std::string::npos) << r.out;
 }
 
+// schedule "plateau" keeps a tracker (best validation accuracy, epochs without improvement): a run
+// stopped by max_steps and resumed must carry it over, or its first evaluation after resuming
+// counts as an improvement and the rate's cut comes late. Here epochs 6-8 do not improve on
+// epoch 5, so the straight run halves the rate after epoch 8; the stop falls inside epoch 8.
+TEST(Cli, PlateauScheduleResumesBitIdentical) {
+  const test::ScratchDir dir_a("cli_plateau"), dir_b("cli_plateau_resumed");
+  const std::string a = dir_a.str(), b = dir_b.str();
+  const std::string cfg = write_config(a, R"({
+  "data": {"task": "argmax_position", "length": 6, "vocab": 24, "train": 640, "validation": 64, "test": 64, "seed": 3},
+  "model": {"dim": 16, "depth": 1, "heads": 2, "mlp_ratio": 2, "dropout": 0.1},
+  "train": {"epochs": 10, "batch": 32, "lr": 0.001, "schedule": "plateau", "gamma": 0.5,
+            "checkpoint_every": 4, "log_every": 5, "seed": 5}
+})");
+  Result straight = run("train --quiet --threads 1 --config " + cfg + " --out " + a);
+  ASSERT_EQ(straight.status, 0) << straight.out;
+  Result stopped = run("train --quiet --threads 1 --config " + cfg + " --max-steps 150 --out " + b);
+  ASSERT_EQ(stopped.status, 0) << stopped.out;
+  Result resumed = run("train --quiet --threads 1 --resume --config " + cfg + " --out " + b);
+  ASSERT_EQ(resumed.status, 0) << resumed.out;
+
+  // The straight run did cut the rate (else this test would show nothing).
+  std::ifstream log(a + "/log.jsonl");
+  std::string line;
+  double last_lr = 0.0;
+  while (std::getline(log, line)) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j.at("kind") == "step") last_lr = j.at("lr").get<double>();
+  }
+  EXPECT_NEAR(last_lr, 0.0005, 1e-9);
+
+  train::Checkpoint x = train::load_checkpoint(a + "/last.safetensors");
+  train::Checkpoint y = train::load_checkpoint(b + "/last.safetensors");
+  EXPECT_EQ(x.state.at("step"), y.state.at("step"));
+  EXPECT_EQ(x.state.at("plateau"), y.state.at("plateau"));
+  for (const auto& [name, t] : x.model) {
+    std::vector<float> u = t.to_vector(), v = y.model.at(name).to_vector();
+    EXPECT_EQ(0, std::memcmp(u.data(), v.data(), u.size() * sizeof(float))) << name;
+  }
+}
+
+// A key that the chosen optimiser or schedule never reads is a config error naming it.
+TEST(Cli, TrainKeysOfAnotherScheduleAreConfigErrors) {
+  const test::ScratchDir dir("cli_schedule_keys");
+  const std::string d = dir.str();
+  const std::string cfg = write_config(d, kSmall);
+  const std::pair<const char*, const char*> cases[] = {
+      {"--set train.schedule=one_cycle --set train.warmup=0.1",
+       "train.warmup applies to schedule 'warmup_cosine' (and pretraining) only"},
+      {"--set train.schedule=step --set train.min_lr=0.0001",
+       "train.min_lr applies to schedules 'cosine', 'warmup_cosine' and 'plateau' only"},
+      {"--set train.gamma=0.5", "train.gamma applies to schedules 'step' and 'plateau' only"},
+      {"--set train.step_epochs=2", "train.step_epochs applies to schedule 'step' only"},
+      {"--set train.momentum=0.5", "train.momentum applies to optimizer 'sgd' only"}};
+  for (const auto& [set, message] : cases) {
+    Result r = run("train --quiet --config " + cfg + " " + set + " --out " + d);
+    EXPECT_EQ(r.status, 1) << set << ": " << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << set << ": " << r.out;
+  }
+}
+
 TEST(Cli, UnknownConfigKeyIsAUsageError) {
   const test::ScratchDir dir("cli_badkey");
   const std::string d = dir.str();
