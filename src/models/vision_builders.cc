@@ -68,7 +68,8 @@ std::unique_ptr<Classifier> build_soft_image(config::Reader& r, const nlohmann::
     o.hidden = r.integer("hidden", 32, 1, 1 << 14);
   o.dim = r.integer("dim", 64, 1, 1 << 16);
   o.score = r.string("score", "additive", {"additive", "linear"});
-  o.attention_hidden = r.integer("attention_hidden", 0, 0, 1 << 16);
+  // The additive score's hidden size; the linear score has none, so the key is unknown there.
+  if (o.score == "additive") o.attention_hidden = r.integer("attention_hidden", 0, 0, 1 << 16);
   o.positions = r.boolean("positions", true);
   o.dropout = float(r.number("dropout", 0.0, 0.0, 0.99));
   if (o.features == "patch") check_patch(o.patch, in);

@@ -160,6 +160,12 @@ TEST(Vision, ConfigErrorsNameTheKey) {
   test::expect_error([&] { build({{"kind", "soft_image"}, {"patch", 4}}); }, {"patch"});
   test::expect_error(
       [&] {
+        build({{"kind", "soft_image"}, {"score", "linear"}, {"attention_hidden", 16}});
+      },
+      {"unknown key", "attention_hidden"});
+  EXPECT_NO_THROW(build({{"kind", "soft_image"}, {"attention_hidden", 16}}));
+  test::expect_error(
+      [&] {
         models::build({{"kind", "vit"}}, {{"classes", 10}}, gen);
       },
       {"vit", "channels"});
