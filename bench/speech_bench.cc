@@ -24,7 +24,8 @@ struct Case {
 };
 
 const Case kCases[] = {
-    // configs/commands.json's model: tokens are linear projections of 2-frame patches.
+    // Tokens as linear projections of 2-frame patches (configs/commands.json's model until
+    // 2026-12-07; the conv front below is its model now).
     {"keyword_transformer front=linear patch=2 dim=64 depth=3 heads=4 batch=64",
      R"({"kind": "keyword_transformer", "front": "linear", "patch": 2, "dim": 64, "depth": 3,
          "heads": 4, "mlp_ratio": 2})",
