@@ -43,7 +43,8 @@ Precision parse_precision(const std::string& name);
 // What bf16 runs on this CPU, and how: AVX512-BF16 for the linear layers and the attention's P·V,
 // or a portable path for the linear layers alone, slower than f32.
 std::string bf16_info();
-// The same for training at bf16 (the linear layers alone; attention trains in f32).
+// The same for training at bf16 (the linear layers, and where AVX512-BF16 runs them the
+// attention's products other than its scores).
 std::string bf16_training_info();
 
 }  // namespace focus

@@ -134,7 +134,7 @@ Tensor fused_path(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
   Tensor q = q_in.detach().contiguous(), k = k_in.detach().contiguous();
   Tensor v = v_in.detach().contiguous();
   Fused f = fused_setup(opt, d);
-  f.p.bf16 = ops::bf16_inference({q_in, k_in, v_in, opt.bias});
+  f.p.bf16 = ops::bf16_linear({q_in, k_in, v_in, opt.bias});
   Tensor out = make_tensor(q.shape());
   Tensor lse = make_tensor({d.b, d.h, d.nq});
   cpu::flash_forward(f.bound(), q.data(), k.data(), v.data(), out.data(), lse.data());
@@ -158,7 +158,7 @@ Tensor fused_packed(const Tensor& qkv_in, const SdpaOptions& opt, const Dims& d)
   Tensor qkv = qkv_in.detach().contiguous();  // [B,N,3E]
   const int64_t e = d.h * d.d, row = 3 * e;
   Fused f = fused_setup(opt, d);
-  f.p.bf16 = ops::bf16_inference({qkv_in, opt.bias});
+  f.p.bf16 = ops::bf16_linear({qkv_in, opt.bias});
   f.p.q_rows = f.p.k_rows = f.p.v_rows = {d.nq * row, d.d, row};
   f.p.out_rows = {d.nq * e, d.d, e};
   Tensor out = make_tensor({d.b, d.nq, e});

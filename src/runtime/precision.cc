@@ -38,8 +38,9 @@ std::string bf16_info() {
 }
 
 std::string bf16_training_info() {
-  return std::string("linear layers' products") +
-         (cpu::bf16_native() ? ", avx512_bf16" : kPortable);
+  if (cpu::bf16_native())
+    return "linear layers' products and attention's P·V, dP, dV, dK, dQ, avx512_bf16";
+  return std::string("linear layers' products") + kPortable;
 }
 
 }  // namespace focus

@@ -83,6 +83,8 @@ const FlashKernels& flash_kernels_scalar() {
                               scalar::forward_block,
                               scalar::backward_head,
                               nullptr,
+                              nullptr,
+                              nullptr,
                               nullptr};
   return k;
 }
@@ -207,11 +209,13 @@ void flash_backward(const FlashParams& params, const float* q, const float* k, c
   const int64_t heads = p.batch * p.heads;
   if (heads == 0) return;
   const int threads = static_cast<int>(std::min<int64_t>(omp_get_max_threads(), heads));
-  const Scratch ws(kern.backward_workspace(p, bq, bk), threads);
+  const bool bf16 = p.bf16 && kern.backward_head_bf16 && focus::cpu::bf16_native();
+  const auto head = bf16 ? kern.backward_head_bf16 : kern.backward_head;
+  const Scratch ws(
+      bf16 ? kern.backward_workspace_bf16(p, bq, bk) : kern.backward_workspace(p, bq, bk), threads);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
   for (int64_t bh = 0; bh < heads; ++bh)
-    kern.backward_head(p, q, k, v, out, lse, dout, dq, dk, dv, bh, bq, bk,
-                       ws.slice(omp_get_thread_num()));
+    head(p, q, k, v, out, lse, dout, dq, dk, dv, bh, bq, bk, ws.slice(omp_get_thread_num()));
 }
 
 }  // namespace focus::attention::cpu

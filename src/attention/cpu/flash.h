@@ -32,9 +32,10 @@ struct FlashParams {
   // scaled by 1/(1 − p): the same decisions as focus::dropout on the materialised [B,H,Nq,Nk].
   float dropout_p = 0.0f;
   uint64_t seed = 0, offset = 0;
-  // Inference at bf16 (docs/precision.md): the forward's O = P·V on bf16 operands with f32 sums;
-  // the scores Q·Kᵀ, softmax and normalisation stay f32. Only where the CPU has AVX512-BF16 and
-  // without dropout; elsewhere the f32 forward runs. The backward never reads it.
+  // Products at bf16 (docs/precision.md), only where the CPU has AVX512-BF16 (elsewhere f32):
+  // the forward's O = P·V on bf16 operands with f32 sums (not with dropout); the scores Q·Kᵀ,
+  // softmax and normalisation stay f32. The backward's dV = Pᵀ·dO, dK = dSᵀ·Q and dQ = dS·K on
+  // bf16 operands with f32 sums; its recomputed scores and dP = dO·Vᵀ stay f32.
   bool bf16 = false;
 };
 

@@ -98,6 +98,8 @@ const FlashKernels& flash_kernels_avx2() {
                               avx2::forward_block,
                               avx2::backward_head,
                               nullptr,
+                              nullptr,
+                              nullptr,
                               nullptr};
   return k;
 }

@@ -258,6 +258,199 @@ void forward_block_bf16(const FlashParams& p, const float* q, const float* k, co
   transpose(w.ot, mp, out + head_start(p, p.out_rows, bh) + q0 * ldo, ldo, D, rows, 1.0f);
 }
 
+// ---- backward at bf16 (training at train.precision bf16) -------------------------------------
+// backward_head with the three products that consume P and dS on bf16 pairs, f32 sums:
+//     dV[j][d]  += Σ_i dO[i][d]·Pᵀ[j][i]     A = dO as pairs of query rows, B = rows of Pᵀ
+//     dK[j][d]  += Σ_i Q[i][d]·dSᵀ[j][i]     A = Q as pairs of query rows,  B = rows of dSᵀ
+//     dQᵀ[d][i] += Σ_j dSᵀ[j][i]·K[j][d]     A = dSᵀ as pairs of key rows, B = rows of Kᵀ
+//     dPᵀ[j][i]  = Σ_d dOᵀ[d][i]·V[j][d]     A = dOᵀ as pairs of head dims, B = rows of V
+// dQ is held transposed (query lanes) and transposed out once per head. The recomputed scores
+// stay f32, as in the forward, so that P = exp(S − lse) is the forward's own P; what enters the
+// gradients is the rounding of Q, K, V, dO, P and dS to bf16, a relative error of bf16's 2⁻⁹ per
+// product, as torch.autocast's bf16 attention has (its scores are bf16 too).
+struct Bf16BackwardLayout {
+  int64_t nqb, bq, dp, rows, jh;  // query blocks, rows per block, padded D, nqb·bq, key pairs
+  int64_t dh;                     // pairs along D
+  size_t qt, dot, lse, delta, q2, do2, dot2, kt, k2, v2, dk, dv, dqt, st, dpt, zt, pb, dsb, dsa, ra,
+      rb, floats;
+  Bf16BackwardLayout(const FlashParams& p, int64_t bq_in, int64_t bk) {
+    bq = round_up(std::min(bq_in, p.nq), 16);
+    nqb = (p.nq + bq - 1) / bq;
+    dp = round_up(p.d, 16);
+    rows = nqb * bq;
+    jh = (bk + 1) / 2;
+    dh = (p.d + 1) / 2;
+    const int64_t d = p.d;
+    size_t at = 0;
+    auto take = [&](int64_t n) {
+      const size_t r = at;
+      at += static_cast<size_t>(round_up(n, 16));
+      return r;
+    };
+    qt = take(rows * d), dot = take(rows * d), lse = take(rows), delta = take(rows);
+    q2 = take(rows * dp / 2), do2 = take(rows * dp / 2);  // [rows/2][dp][2] bf16
+    dot2 = take(rows * dh);                               // dOᵀ [dh][rows][2] bf16
+    kt = take(d * 2 * jh), k2 = take(d * jh);             // Kᵀ [d][2·jh] f32, then bf16
+    v2 = take(bk * dh);                                   // V rows [bk][2·dh] bf16
+    dk = take(bk * dp), dv = take(bk * dp), dqt = take(d * rows);
+    st = take(bk * bq), dpt = take(bk * bq), zt = take(p.dropout_p > 0.0f ? bk * bq : 0);
+    pb = take(bk * bq / 2), dsb = take(bk * bq / 2);  // rows of Pᵀ and dSᵀ, bf16
+    dsa = take(jh * bq);                              // [jh][bq][2] bf16
+    ra = take(dp), rb = take(dp);
+    floats = at;
+  }
+};
+
+size_t backward_workspace_bf16(const FlashParams& p, int64_t bq, int64_t bk) {
+  return Bf16BackwardLayout(p, bq, bk).floats;
+}
+
+// Rows 2p and 2p+1 of x (D floats each, ld apart; a row past `n` is zero) as pairs in dp lanes.
+void pair_rows(const float* x, int64_t ld, int64_t n, int64_t d, int64_t dp, int64_t pairs,
+               float* ra, float* rb, uint16_t* dst) {
+  std::fill(ra + d, ra + dp, 0.0f);
+  std::fill(rb + d, rb + dp, 0.0f);
+  for (int64_t p = 0; p < pairs; ++p) {
+    for (int e = 0; e < 2; ++e) {
+      float* r = e ? rb : ra;
+      const int64_t i = 2 * p + e;
+      if (i < n)
+        std::memcpy(r, x + i * ld, d * sizeof(float));
+      else
+        std::fill(r, r + d, 0.0f);
+    }
+    interleave_pair(ra, rb, dp, dst + p * 2 * dp);
+  }
+}
+
+void backward_head_bf16(const FlashParams& p, const float* q, const float* k, const float* v,
+                        const float* out, const float* lse, const float* dout, float* dq, float* dk,
+                        float* dv, int64_t bh, int64_t bq_in, int64_t bk, float* ws) {
+  using R = Vec::R;
+  constexpr int W = Vec::W;
+  const Bf16BackwardLayout L(p, bq_in, bk);
+  const int64_t D = p.d, nq = p.nq, nk = p.nk, bq = L.bq, dp = L.dp, rows_all = L.rows;
+  const int64_t ldq = p.q_rows.n, ldk = p.k_rows.n, ldv = p.v_rows.n, ldo = p.out_rows.n;
+  const float* qh = q + head_start(p, p.q_rows, bh);
+  const float* kh = k + head_start(p, p.k_rows, bh);
+  const float* vh = v + head_start(p, p.v_rows, bh);
+  const float* oh = out + head_start(p, p.out_rows, bh);
+  const float* doh = dout + head_start(p, p.out_rows, bh);
+  const float* lh = lse + bh * nq;
+  float* dqh = dq + head_start(p, p.q_rows, bh);
+  float* dkh = dk + head_start(p, p.k_rows, bh);
+  float* dvh = dv + head_start(p, p.v_rows, bh);
+  float *qt = ws + L.qt, *dot = ws + L.dot, *lse_s = ws + L.lse, *delta = ws + L.delta;
+  float *kt = ws + L.kt, *dka = ws + L.dk, *dva = ws + L.dv, *dqt = ws + L.dqt;
+  float *st = ws + L.st, *dpt = ws + L.dpt, *zt = ws + L.zt;
+  auto half = [&](size_t off) { return reinterpret_cast<uint16_t*>(ws + off); };
+  uint16_t *q2 = half(L.q2), *do2 = half(L.do2), *dot2 = half(L.dot2), *k2 = half(L.k2);
+  uint16_t* v2 = half(L.v2);
+  const int64_t dh = L.dh;
+  uint16_t *pb = half(L.pb), *dsb = half(L.dsb), *dsa = half(L.dsa);
+
+  for (int64_t qb = 0; qb < L.nqb; ++qb) {  // as backward_head
+    const int64_t i0 = qb * bq, rows = std::min(bq, nq - i0);
+    float* qtb = qt + qb * D * bq;
+    float* dotb = dot + qb * D * bq;
+    transpose(qh + i0 * ldq, ldq, qtb, bq, rows, D, p.scale);
+    transpose(doh + i0 * ldo, ldo, dotb, bq, rows, D, 1.0f);
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* dr = doh + (i0 + i) * ldo;
+      const float* orow = oh + (i0 + i) * ldo;
+      float dl = 0.0f;
+      for (int64_t d = 0; d < D; ++d) dl += dr[d] * orow[d];
+      delta[i0 + i] = dl;
+      lse_s[i0 + i] = lh[i0 + i] != kNegInf ? lh[i0 + i] : kInf;
+    }
+    for (int64_t i = rows; i < bq; ++i) {
+      for (int64_t d = 0; d < D; ++d) qtb[d * bq + i] = dotb[d * bq + i] = 0.0f;
+      delta[i0 + i] = 0.0f;
+      lse_s[i0 + i] = kInf;
+    }
+  }
+  for (int64_t qb = 0; qb < L.nqb; ++qb)  // dOᵀ of each query block as pairs of head dims
+    for (int64_t r = 0; r < dh; ++r) {
+      const float* dotb = dot + qb * D * bq;
+      interleave_pair(dotb + 2 * r * bq, 2 * r + 1 < D ? dotb + (2 * r + 1) * bq : nullptr, bq,
+                      dot2 + (qb * dh + r) * 2 * bq);
+    }
+  pair_rows(qh, ldq, nq, D, dp, rows_all / 2, ws + L.ra, ws + L.rb, q2);
+  pair_rows(doh, ldo, nq, D, dp, rows_all / 2, ws + L.ra, ws + L.rb, do2);
+  std::fill(dqt, dqt + D * rows_all, 0.0f);
+  // dropout_factors writes the block's rows only; the padding rows' factors must be finite, as
+  // their P = 0 meets them in the products over all the block's lanes.
+  if (p.dropout_p > 0.0f) std::fill(zt, zt + bk * bq, 0.0f);
+
+  int64_t kv_end = key_end(p, bh);
+  if (p.causal) kv_end = std::min(kv_end, nq);
+  for (int64_t j0 = 0; j0 < kv_end; j0 += bk) {
+    const int64_t jn = std::min(bk, kv_end - j0), jh = (jn + 1) / 2;
+    transpose(kh + j0 * ldk, ldk, kt, 2 * jh, jn, D, 1.0f);  // Kᵀ of the block as key pairs
+    for (int64_t d = 0; d < D; ++d) convert_row(kt + d * 2 * jh, jn, 2 * jh, k2 + d * 2 * jh);
+    for (int64_t j = 0; j < jn; ++j) convert_row(vh + (j0 + j) * ldv, D, 2 * dh, v2 + j * 2 * dh);
+    std::fill(dka, dka + jn * dp, 0.0f);
+    std::fill(dva, dva + jn * dp, 0.0f);
+    for (int64_t qb = p.causal ? j0 / bq : 0; qb < L.nqb; ++qb) {
+      const int64_t i0 = qb * bq, rows = std::min(bq, nq - i0);
+      const int64_t mp = round_up(rows, W);
+      const bool diag = p.causal && j0 + jn - 1 > i0;
+      const int64_t dg = i0 - j0;
+      const Tri tri = diag ? Tri::n_keys : Tri::none;
+      gemm<false>(mp, jn, D, qt + qb * D * bq, bq, kh + j0 * ldk, ldk, st, bq, false, tri, dg);
+      gemm_pairs(mp, jn, dh, dot2 + qb * dh * 2 * bq, 2 * bq, v2, 2 * dh, dpt, bq, false);
+      if (p.bias) add_bias(p, bh, i0, rows, j0, jn, st, bq);
+      if (diag) mask_causal(i0, mp, j0, jn, st, bq);
+      const bool drop = p.dropout_p > 0.0f;
+      if (drop) dropout_factors(p, bh, i0, rows, j0, jn, zt, bq, false);
+      const R scale = Vec::set1(p.scale);
+      for (int64_t i = 0; i < mp; i += W) {
+        const int64_t j_lim = diag ? std::clamp<int64_t>(i + W + dg, 0, jn) : jn;
+        for (int64_t j = j_lim; j < jn; ++j) {
+          Vec::store(st + j * bq + i, Vec::zero());
+          Vec::store(dpt + j * bq + i, Vec::zero());
+        }
+        const R ls = Vec::load(lse_s + i0 + i);
+        const R dl = Vec::load(delta + i0 + i);
+        for (int64_t j = 0; j < j_lim; ++j) {
+          float* s = st + j * bq + i;
+          float* g = dpt + j * bq + i;
+          const R pr = Vec::exp(Vec::sub(Vec::load(s), ls));
+          R dpv = Vec::load(g);
+          if (drop) {
+            const R z = Vec::load(zt + j * bq + i);
+            dpv = Vec::mul(dpv, z);
+            Vec::store(s, Vec::mul(pr, z));
+          } else {
+            Vec::store(s, pr);
+          }
+          Vec::store(g, Vec::mul(Vec::mul(pr, Vec::sub(dpv, dl)), scale));
+        }
+      }
+      for (int64_t j = 0; j < jn; ++j) {
+        convert_row(st + j * bq, mp, mp, pb + j * bq);
+        convert_row(dpt + j * bq, mp, mp, dsb + j * bq);
+      }
+      for (int64_t r = 0; r < jh; ++r)
+        interleave_pair(dpt + 2 * r * bq, 2 * r + 1 < jn ? dpt + (2 * r + 1) * bq : nullptr, mp,
+                        dsa + r * 2 * bq);
+      const int64_t pairs = (rows + 1) / 2;  // a padding row has P = dS = 0 and Q = dO = 0
+      gemm_pairs(dp, jn, pairs, do2 + i0 * dp, 2 * dp, pb, bq, dva, dp, true);
+      gemm_pairs(dp, jn, pairs, q2 + i0 * dp, 2 * dp, dsb, bq, dka, dp, true);
+      gemm_pairs(mp, D, jh, dsa, 2 * bq, k2, 2 * jh, dqt + i0, rows_all, true);
+    }
+    for (int64_t j = 0; j < jn; ++j) {
+      std::memcpy(dkh + (j0 + j) * ldk, dka + j * dp, D * sizeof(float));
+      std::memcpy(dvh + (j0 + j) * ldv, dva + j * dp, D * sizeof(float));
+    }
+  }
+  for (int64_t j = kv_end; j < nk; ++j) {
+    std::fill(dkh + j * ldk, dkh + j * ldk + D, 0.0f);
+    std::fill(dvh + j * ldv, dvh + j * ldv + D, 0.0f);
+  }
+  transpose(dqt, rows_all, dqh, ldq, D, nq, 1.0f);
+}
+
 }  // namespace
 
 #pragma GCC pop_options
@@ -280,7 +473,9 @@ const FlashKernels& flash_kernels_avx512() {
                               avx512::forward_block,
                               avx512::backward_head,
                               avx512::forward_workspace_bf16,
-                              avx512::forward_block_bf16};
+                              avx512::forward_block_bf16,
+                              avx512::backward_workspace_bf16,
+                              avx512::backward_head_bf16};
   return k;
 }
 

@@ -45,6 +45,11 @@ struct FlashKernels {
   void (*forward_block_bf16)(const FlashParams& p, const float* q, const float* k, const float* v,
                              float* out, float* lse, int64_t bh, int64_t q0, int64_t bq, int64_t bk,
                              float* ws);
+  // The backward at bf16 (FlashParams::bf16), or null where the path has none.
+  size_t (*backward_workspace_bf16)(const FlashParams& p, int64_t bq, int64_t bk);
+  void (*backward_head_bf16)(const FlashParams& p, const float* q, const float* k, const float* v,
+                             const float* out, const float* lse, const float* dout, float* dq,
+                             float* dk, float* dv, int64_t bh, int64_t bq, int64_t bk, float* ws);
 };
 
 const FlashKernels& flash_kernels_scalar();
