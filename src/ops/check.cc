@@ -18,10 +18,6 @@ bool check_finite_enabled() { return g_check_finite; }
 
 namespace ops {
 
-bool bf16_inference(std::initializer_list<Tensor> inputs) {
-  return inference_precision() == Precision::bf16 && !autograd::needs_grad(inputs);
-}
-
 bool bf16_linear(std::initializer_list<Tensor> inputs) {
   return (autograd::needs_grad(inputs) ? training_precision() : inference_precision()) ==
          Precision::bf16;

@@ -15,11 +15,9 @@ void check_nonempty(const char* op, const char* what, const Tensor& t);
 void check_output(const char* op, const Tensor& out);
 // Index and value of the first NaN/Inf in a contiguous f32 tensor, or -1.
 int64_t first_nonfinite(const Tensor& t);
-// Whether an op on `inputs` runs at bf16 (docs/precision.md): the inference precision is bf16 and
-// nothing records a gradient through it.
-bool bf16_inference(std::initializer_list<Tensor> inputs);
-// Whether `linear` on `inputs` runs at bf16: the training precision when a gradient is recorded
-// through it, the inference precision when none is, is bf16.
+// Whether an op's products on `inputs` (linear's, the fused attention's) run at bf16
+// (docs/precision.md): the training precision when a gradient is recorded through it, the
+// inference precision when none is, is bf16.
 bool bf16_linear(std::initializer_list<Tensor> inputs);
 
 }  // namespace focus::ops
