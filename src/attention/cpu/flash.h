@@ -34,8 +34,8 @@ struct FlashParams {
   uint64_t seed = 0, offset = 0;
   // Products at bf16 (docs/precision.md), only where the CPU has AVX512-BF16 (elsewhere f32):
   // the forward's O = P·V on bf16 operands with f32 sums (not with dropout); the scores Q·Kᵀ,
-  // softmax and normalisation stay f32. The backward's dV = Pᵀ·dO, dK = dSᵀ·Q and dQ = dS·K on
-  // bf16 operands with f32 sums; its recomputed scores and dP = dO·Vᵀ stay f32.
+  // softmax and normalisation stay f32. The backward's dP = dO·Vᵀ, dV = Pᵀ·dO, dK = dSᵀ·Q and
+  // dQ = dS·K on bf16 operands with f32 sums; its recomputed scores stay f32.
   bool bf16 = false;
 };
 

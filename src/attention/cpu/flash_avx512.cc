@@ -259,7 +259,7 @@ void forward_block_bf16(const FlashParams& p, const float* q, const float* k, co
 }
 
 // ---- backward at bf16 (training at train.precision bf16) -------------------------------------
-// backward_head with the three products that consume P and dS on bf16 pairs, f32 sums:
+// backward_head with four of its five products on bf16 pairs, f32 sums:
 //     dV[j][d]  += Σ_i dO[i][d]·Pᵀ[j][i]     A = dO as pairs of query rows, B = rows of Pᵀ
 //     dK[j][d]  += Σ_i Q[i][d]·dSᵀ[j][i]     A = Q as pairs of query rows,  B = rows of dSᵀ
 //     dQᵀ[d][i] += Σ_j dSᵀ[j][i]·K[j][d]     A = dSᵀ as pairs of key rows, B = rows of Kᵀ
@@ -326,7 +326,6 @@ void pair_rows(const float* x, int64_t ld, int64_t n, int64_t d, int64_t dp, int
 void backward_head_bf16(const FlashParams& p, const float* q, const float* k, const float* v,
                         const float* out, const float* lse, const float* dout, float* dq, float* dk,
                         float* dv, int64_t bh, int64_t bq_in, int64_t bk, float* ws) {
-  using R = Vec::R;
   constexpr int W = Vec::W;
   const Bf16BackwardLayout L(p, bq_in, bk);
   const int64_t D = p.d, nq = p.nq, nk = p.nk, bq = L.bq, dp = L.dp, rows_all = L.rows;
@@ -349,26 +348,7 @@ void backward_head_bf16(const FlashParams& p, const float* q, const float* k, co
   const int64_t dh = L.dh;
   uint16_t *pb = half(L.pb), *dsb = half(L.dsb), *dsa = half(L.dsa);
 
-  for (int64_t qb = 0; qb < L.nqb; ++qb) {  // as backward_head
-    const int64_t i0 = qb * bq, rows = std::min(bq, nq - i0);
-    float* qtb = qt + qb * D * bq;
-    float* dotb = dot + qb * D * bq;
-    transpose(qh + i0 * ldq, ldq, qtb, bq, rows, D, p.scale);
-    transpose(doh + i0 * ldo, ldo, dotb, bq, rows, D, 1.0f);
-    for (int64_t i = 0; i < rows; ++i) {
-      const float* dr = doh + (i0 + i) * ldo;
-      const float* orow = oh + (i0 + i) * ldo;
-      float dl = 0.0f;
-      for (int64_t d = 0; d < D; ++d) dl += dr[d] * orow[d];
-      delta[i0 + i] = dl;
-      lse_s[i0 + i] = lh[i0 + i] != kNegInf ? lh[i0 + i] : kInf;
-    }
-    for (int64_t i = rows; i < bq; ++i) {
-      for (int64_t d = 0; d < D; ++d) qtb[d * bq + i] = dotb[d * bq + i] = 0.0f;
-      delta[i0 + i] = 0.0f;
-      lse_s[i0 + i] = kInf;
-    }
-  }
+  start_backward_head(p, qh, oh, doh, lh, L.nqb, bq, qt, dot, delta, lse_s);
   for (int64_t qb = 0; qb < L.nqb; ++qb)  // dOᵀ of each query block as pairs of head dims
     for (int64_t r = 0; r < dh; ++r) {
       const float* dotb = dot + qb * D * bq;
@@ -399,34 +379,7 @@ void backward_head_bf16(const FlashParams& p, const float* q, const float* k, co
       const Tri tri = diag ? Tri::n_keys : Tri::none;
       gemm<false>(mp, jn, D, qt + qb * D * bq, bq, kh + j0 * ldk, ldk, st, bq, false, tri, dg);
       gemm_pairs(mp, jn, dh, dot2 + qb * dh * 2 * bq, 2 * bq, v2, 2 * dh, dpt, bq, false);
-      if (p.bias) add_bias(p, bh, i0, rows, j0, jn, st, bq);
-      if (diag) mask_causal(i0, mp, j0, jn, st, bq);
-      const bool drop = p.dropout_p > 0.0f;
-      if (drop) dropout_factors(p, bh, i0, rows, j0, jn, zt, bq, false);
-      const R scale = Vec::set1(p.scale);
-      for (int64_t i = 0; i < mp; i += W) {
-        const int64_t j_lim = diag ? std::clamp<int64_t>(i + W + dg, 0, jn) : jn;
-        for (int64_t j = j_lim; j < jn; ++j) {
-          Vec::store(st + j * bq + i, Vec::zero());
-          Vec::store(dpt + j * bq + i, Vec::zero());
-        }
-        const R ls = Vec::load(lse_s + i0 + i);
-        const R dl = Vec::load(delta + i0 + i);
-        for (int64_t j = 0; j < j_lim; ++j) {
-          float* s = st + j * bq + i;
-          float* g = dpt + j * bq + i;
-          const R pr = Vec::exp(Vec::sub(Vec::load(s), ls));
-          R dpv = Vec::load(g);
-          if (drop) {
-            const R z = Vec::load(zt + j * bq + i);
-            dpv = Vec::mul(dpv, z);
-            Vec::store(s, Vec::mul(pr, z));
-          } else {
-            Vec::store(s, pr);
-          }
-          Vec::store(g, Vec::mul(Vec::mul(pr, Vec::sub(dpv, dl)), scale));
-        }
-      }
+      probabilities_and_ds(p, bh, i0, rows, mp, j0, jn, diag, lse_s, delta, st, dpt, zt, bq);
       for (int64_t j = 0; j < jn; ++j) {
         convert_row(st + j * bq, mp, mp, pb + j * bq);
         convert_row(dpt + j * bq, mp, mp, dsb + j * bq);

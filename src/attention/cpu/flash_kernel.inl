@@ -372,10 +372,79 @@ size_t backward_workspace(const FlashParams& p, int64_t bq, int64_t bk) {
   return backward_layout(p, bq, bk).total;
 }
 
+// Starts the backward of one head: per query block of bq rows, Qᵀ·scale and dOᵀ ([D][bq] each,
+// padding rows zero), δ = rowsum(dO∘O) and the lse with +inf for a row that attended no key (and
+// for padding), so that its P is 0.
+void start_backward_head(const FlashParams& p, const float* qh, const float* oh, const float* doh,
+                         const float* lh, int64_t nqb, int64_t bq, float* qt, float* dot,
+                         float* delta, float* lse_s) {
+  const int64_t D = p.d, nq = p.nq, ldq = p.q_rows.n, ldo = p.out_rows.n;
+  for (int64_t qb = 0; qb < nqb; ++qb) {
+    const int64_t i0 = qb * bq, rows = std::min(bq, nq - i0);
+    float* qtb = qt + qb * D * bq;
+    float* dotb = dot + qb * D * bq;
+    transpose(qh + i0 * ldq, ldq, qtb, bq, rows, D, p.scale);
+    transpose(doh + i0 * ldo, ldo, dotb, bq, rows, D, 1.0f);
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* dr = doh + (i0 + i) * ldo;
+      const float* orow = oh + (i0 + i) * ldo;
+      float dl = 0.0f;
+      for (int64_t d = 0; d < D; ++d) dl += dr[d] * orow[d];
+      delta[i0 + i] = dl;
+      lse_s[i0 + i] = lh[i0 + i] != kNegInf ? lh[i0 + i] : kInf;
+    }
+    for (int64_t i = rows; i < bq; ++i) {  // padding: zeros, and P = 0
+      for (int64_t d = 0; d < D; ++d) qtb[d * bq + i] = dotb[d * bq + i] = 0.0f;
+      delta[i0 + i] = 0.0f;
+      lse_s[i0 + i] = kInf;
+    }
+  }
+}
+
+// From the scores Sᵀ (in st) and dPᵀ (in dpt) of query rows i0.. (rows of them, mp padded) and
+// keys j0.. (jn): (P∘Z)ᵀ into st and dSᵀ·scale into dpt, Z the dropout factors (written to zt).
+FLASH_INLINE void probabilities_and_ds(const FlashParams& p, int64_t bh, int64_t i0, int64_t rows,
+                                       int64_t mp, int64_t j0, int64_t jn, bool diag,
+                                       const float* lse_s, const float* delta, float* st,
+                                       float* dpt, float* zt, int64_t bq) {
+  using R = typename Vec::R;
+  constexpr int W = Vec::W;
+  const int64_t dg = i0 - j0;
+  if (p.bias) add_bias(p, bh, i0, rows, j0, jn, st, bq);
+  if (diag) mask_causal(i0, mp, j0, jn, st, bq);
+  const bool drop = p.dropout_p > 0.0f;
+  if (drop) dropout_factors(p, bh, i0, rows, j0, jn, zt, bq, false);
+  const R scale = Vec::set1(p.scale);
+  for (int64_t i = 0; i < mp; i += W) {
+    // Keys j >= j_lim are masked for all W rows and their dP may not have been computed (it
+    // may be garbage, even NaN): P and dS are stored as 0 without reading it.
+    const int64_t j_lim = diag ? std::clamp<int64_t>(i + W + dg, 0, jn) : jn;
+    for (int64_t j = j_lim; j < jn; ++j) {
+      Vec::store(st + j * bq + i, Vec::zero());
+      Vec::store(dpt + j * bq + i, Vec::zero());
+    }
+    const R ls = Vec::load(lse_s + i0 + i);
+    const R dl = Vec::load(delta + i0 + i);
+    for (int64_t j = 0; j < j_lim; ++j) {
+      float* s = st + j * bq + i;
+      float* g = dpt + j * bq + i;
+      const R pr = Vec::exp(Vec::sub(Vec::load(s), ls));
+      R dpv = Vec::load(g);
+      if (drop) {
+        const R z = Vec::load(zt + j * bq + i);
+        dpv = Vec::mul(dpv, z);
+        Vec::store(s, Vec::mul(pr, z));
+      } else {
+        Vec::store(s, pr);
+      }
+      Vec::store(g, Vec::mul(Vec::mul(pr, Vec::sub(dpv, dl)), scale));
+    }
+  }
+}
+
 void backward_head(const FlashParams& p, const float* q, const float* k, const float* v,
                    const float* out, const float* lse, const float* dout, float* dq, float* dk,
                    float* dv, int64_t bh, int64_t bq_in, int64_t bk, float* ws) {
-  using R = typename Vec::R;
   constexpr int W = Vec::W;
   const BackwardLayout L = backward_layout(p, bq_in, bk);
   const int64_t D = p.d, nq = p.nq, nk = p.nk, bq = L.bq, dp = L.dp;
@@ -406,26 +475,7 @@ void backward_head(const FlashParams& p, const float* q, const float* k, const f
   float* dpt = ws + L.dpt;  // dPᵀ, then dSᵀ·scale [bk][bq]
   float* zt = ws + L.zt;    // dropout factors [bk][bq]
 
-  for (int64_t qb = 0; qb < L.nqb; ++qb) {
-    const int64_t i0 = qb * bq, rows = std::min(bq, nq - i0);
-    float* qtb = qt + qb * D * bq;
-    float* dotb = dot + qb * D * bq;
-    transpose(qh + i0 * ldq, ldq, qtb, bq, rows, D, p.scale);
-    transpose(doh + i0 * ldo, ldo, dotb, bq, rows, D, 1.0f);
-    for (int64_t i = 0; i < rows; ++i) {
-      const float* dr = doh + (i0 + i) * ldo;
-      const float* orow = oh + (i0 + i) * ldo;
-      float dl = 0.0f;
-      for (int64_t d = 0; d < D; ++d) dl += dr[d] * orow[d];
-      delta[i0 + i] = dl;
-      lse_s[i0 + i] = lh[i0 + i] != kNegInf ? lh[i0 + i] : kInf;
-    }
-    for (int64_t i = rows; i < bq; ++i) {  // padding: zeros, and P = 0
-      for (int64_t d = 0; d < D; ++d) qtb[d * bq + i] = dotb[d * bq + i] = 0.0f;
-      delta[i0 + i] = 0.0f;
-      lse_s[i0 + i] = kInf;
-    }
-  }
+  start_backward_head(p, qh, oh, doh, lh, L.nqb, bq, qt, dot, delta, lse_s);
   if (L.pad) {
     float* qpw = ws + L.qp;
     float* dopw = ws + L.dop;
@@ -459,36 +509,7 @@ void backward_head(const FlashParams& p, const float* q, const float* k, const f
       const Tri tri = diag ? Tri::n_keys : Tri::none;
       gemm<false>(mp, jn, D, qt + qb * D * bq, bq, kh + j0 * ldk, ldk, st, bq, false, tri, dg);
       gemm<false>(mp, jn, D, dot + qb * D * bq, bq, vh + j0 * ldv, ldv, dpt, bq, false, tri, dg);
-      if (p.bias) add_bias(p, bh, i0, rows, j0, jn, st, bq);
-      if (diag) mask_causal(i0, mp, j0, jn, st, bq);
-      const bool drop = p.dropout_p > 0.0f;
-      if (drop) dropout_factors(p, bh, i0, rows, j0, jn, zt, bq, false);
-      const R scale = Vec::set1(p.scale);
-      for (int64_t i = 0; i < mp; i += W) {
-        // Keys j >= j_lim are masked for all W rows and their dP may not have been computed (it
-        // may be garbage, even NaN): P and dS are stored as 0 without reading it.
-        const int64_t j_lim = diag ? std::clamp<int64_t>(i + W + dg, 0, jn) : jn;
-        for (int64_t j = j_lim; j < jn; ++j) {
-          Vec::store(st + j * bq + i, Vec::zero());
-          Vec::store(dpt + j * bq + i, Vec::zero());
-        }
-        const R ls = Vec::load(lse_s + i0 + i);
-        const R dl = Vec::load(delta + i0 + i);
-        for (int64_t j = 0; j < j_lim; ++j) {
-          float* s = st + j * bq + i;
-          float* g = dpt + j * bq + i;
-          const R pr = Vec::exp(Vec::sub(Vec::load(s), ls));
-          R dpv = Vec::load(g);
-          if (drop) {
-            const R z = Vec::load(zt + j * bq + i);
-            dpv = Vec::mul(dpv, z);
-            Vec::store(s, Vec::mul(pr, z));
-          } else {
-            Vec::store(s, pr);
-          }
-          Vec::store(g, Vec::mul(Vec::mul(pr, Vec::sub(dpv, dl)), scale));
-        }
-      }
+      probabilities_and_ds(p, bh, i0, rows, mp, j0, jn, diag, lse_s, delta, st, dpt, zt, bq);
       // dV += (P∘Z)ᵀ·dO, dK += dSᵀ·Q (lanes over d), dQ += dS·K.
       const Tri by_query = diag ? Tri::k_queries : Tri::none;
       gemm<false>(dp, jn, rows, dop + i0 * ldop, ldop, st, bq, dva, dp, true, by_query, dg);
