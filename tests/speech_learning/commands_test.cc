@@ -252,7 +252,7 @@ TEST(SpeechLearning, KeywordTransformerWithTheConvFrontLearns) {
   std::printf("keyword_transformer, conv front: held-out espeak-ng %.2f%%, flite %.2f%%\n",
               100.0 * espeak, 100.0 * flite);
   EXPECT_GT(espeak, 0.75) << r.out;  // chance is 1/5
-  EXPECT_GT(flite, 0.45) << r.out;  // 60-68% over seeds 1-3 on Zen 4
+  EXPECT_GT(flite, 0.45) << r.out;   // 60-68% over seeds 1-3 on Zen 4
 
   const train::Checkpoint ck = train::load_checkpoint(out + "/best.safetensors");
   ASSERT_TRUE(ck.model.count("conv.weight")) << "no convolution in the model";
