@@ -334,7 +334,6 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
   if (writing) fs::create_directories(opt.out_dir);
 
   int64_t step = 0, epoch = 0, micro_in_epoch = 0, bad_epochs = 0;
-  float plateau_lr = opt.lr;
   // Training seconds before this run (resumed runs continue the log's clock) and seconds spent
   // on the monitor split, which the clock leaves out.
   double earlier_seconds = 0.0, monitor_seconds = 0.0;
@@ -348,11 +347,12 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
     step = s.at("step"), epoch = s.at("epoch"), micro_in_epoch = s.at("micro_in_epoch");
     result.best_accuracy = s.at("best_accuracy"), result.best_epoch = s.at("best_epoch");
     bad_epochs = s.at("bad_epochs");
-    plateau_lr = s.value("plateau_lr", opt.lr);
-    if (plateau && s.contains("plateau")) {  // the tracker's best and count, not just its rate
+    if (plateau && s.contains("plateau")) {  // the tracker's rate, best and count
       const nlohmann::json& t = s.at("plateau");
       plateau->load({t.at("lr").get<float>(), t.at("best").get<float>(), t.at("bad").get<int>(),
                      t.at("seen").get<bool>()});
+    } else if (plateau && s.contains("plateau_lr")) {  // a checkpoint that kept the rate alone
+      plateau->load({s.at("plateau_lr").get<float>(), 0.0f, 0, false});
     }
     earlier_seconds = clock_at((fs::path(opt.out_dir) / "log.jsonl").string(), step);
     default_generator().set_state(s.at("generator").at("seed"), s.at("generator").at("offset"));
@@ -375,7 +375,6 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
                 {"best_accuracy", result.best_accuracy},
                 {"best_epoch", result.best_epoch},
                 {"bad_epochs", bad_epochs},
-                {"plateau_lr", plateau_lr},
                 {"generator",
                  {{"seed", default_generator().seed()}, {"offset", default_generator().offset()}}},
                 {"config", config}};
@@ -431,7 +430,7 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
       ++micro;
       if (micro % opt.accumulate != 0 && micro != micro_per_epoch) continue;
       grad_norm = opt.clip > 0 ? optim::clip_grad_norm(params, opt.clip) : optim::grad_norm(params);
-      optimizer->set_lr(plateau ? plateau_lr : schedule->lr(step));
+      optimizer->set_lr(plateau ? plateau->lr() : schedule->lr(step));
       optimizer->step();
       optimizer->zero_grad();
       ++step;
@@ -471,7 +470,7 @@ FitResult fit(models::Classifier& model, std::shared_ptr<const data::Dataset> tr
     } else {
       ++bad_epochs;
     }
-    if (plateau) plateau_lr = plateau->observe(val.accuracy);
+    if (plateau) plateau->observe(val.accuracy);
     const double epoch_seconds = seconds_since(epoch_start);
     Evaluation mon;
     if (opt.monitor) {

@@ -274,9 +274,8 @@ struct Bf16BackwardLayout {
   size_t qt, dot, lse, delta, q2, do2, dot2, kt, k2, v2, dk, dv, dqt, st, dpt, zt, pb, dsb, dsa, ra,
       rb, floats;
   Bf16BackwardLayout(const FlashParams& p, int64_t bq_in, int64_t bk) {
-    bq = round_up(std::min(bq_in, p.nq), 16);
-    nqb = (p.nq + bq - 1) / bq;
-    dp = round_up(p.d, 16);
+    const BackwardLayout f32 = backward_layout(p, bq_in, bk);  // the same query blocks and D
+    bq = f32.bq, nqb = f32.nqb, dp = f32.dp;
     rows = nqb * bq;
     jh = (bk + 1) / 2;
     dh = (p.d + 1) / 2;
