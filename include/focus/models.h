@@ -11,12 +11,27 @@
 
 namespace focus::models {
 
+// Where a model's attention keys sit on an input read along one axis (the frames of a clip): key
+// k, after any class token, reads positions [first + k·stride, first + k·stride + width).
+struct KeySpan {
+  int64_t first = 0, stride = 1, width = 1;
+};
+
 class Classifier : public nn::Module {
  public:
   // x: the batch's inputs as the model's data gives them; returns logits [B,C].
   virtual Tensor operator()(const Tensor& x) const = 0;
   virtual int64_t classes() const = 0;
+  // For drawing where the model looked along its input; the default is one key per position.
+  virtual KeySpan key_span() const { return {}; }
 };
+
+// Attention over keys [K] (summing to 1) as attention over the `positions` input positions the
+// keys read (span): each key's weight is shared evenly by its positions, the parts outside
+// [0, positions) are dropped, and the result is scaled to sum to 1 again. Overlapping keys (a
+// convolution's window wider than its stride) add up where they overlap.
+std::vector<float> spread_over_positions(const std::vector<float>& keys, int64_t positions,
+                                         KeySpan span);
 
 struct SequenceClassifierOptions {
   int64_t vocab = 0, max_len = 0, classes = 0;

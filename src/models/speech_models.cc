@@ -77,6 +77,12 @@ class KeywordTransformer : public Classifier {
     return (*head_)(h.slice(1, 0, 1).squeeze(1));  // [B,C]
   }
   int64_t classes() const override { return o_.classes; }
+  // The conv front's token k is centred on frame k·p and sees `kernel` frames (padding kernel/2);
+  // the linear front's token k is frames [k·p, (k+1)·p).
+  KeySpan key_span() const override {
+    if (conv_) return {.first = -(o_.kernel / 2), .stride = o_.patch, .width = o_.kernel};
+    return {.first = 0, .stride = o_.patch, .width = o_.patch};
+  }
 
  private:
   KeywordTransformerOptions o_;

@@ -1,6 +1,6 @@
 // The keyword transformer (models::build, kind keyword_transformer) against PyTorch with both
 // front ends (scripts/gen_nn_fixtures.py -> nn/keyword_transformer.safetensors): output, the
-// features' gradient and every parameter's gradient.
+// features' gradient and every parameter's gradient; and where each front's tokens sit in time.
 #include <map>
 
 #include "focus/models.h"
@@ -99,6 +99,47 @@ TEST(KeywordTransformer, KernelBelongsToTheConvFront) {
               std::string::npos)
         << e.what();
   }
+}
+
+// Where each front's tokens sit in time, for drawing attention over frames: the conv front's token
+// k is centred on frame k·p (kernel 5, padding 2), the linear front's covers frames [k·p, k·p+p).
+TEST(KeywordTransformer, KeySpansPlaceTokensOnTheirFrames) {
+  Generator gen(1);
+  const nlohmann::json input = {{"classes", 3}, {"mels", 6}, {"frames", 11}};
+  const auto conv = models::build(
+      {{"kind", "keyword_transformer"}, {"front", "conv"}, {"kernel", 5}, {"patch", 3}}, input,
+      gen);
+  const models::KeySpan c = conv->key_span();
+  EXPECT_EQ(c.first, -2);
+  EXPECT_EQ(c.stride, 3);
+  EXPECT_EQ(c.width, 5);
+  const auto linear = models::build(
+      {{"kind", "keyword_transformer"}, {"front", "linear"}, {"patch", 2}}, input, gen);
+  const models::KeySpan l = linear->key_span();
+  EXPECT_EQ(l.first, 0);
+  EXPECT_EQ(l.stride, 2);
+  EXPECT_EQ(l.width, 2);
+}
+
+TEST(KeywordTransformer, AttentionSpreadsOverTheFramesATokenReads) {
+  // All weight on conv token 2 of stride 2, kernel 5: frames 2..6, centred on frame 4.
+  std::vector<float> a = models::spread_over_positions({0, 0, 1, 0}, 8, {-2, 2, 5});
+  const std::vector<float> want2 = {0, 0, 0.2f, 0.2f, 0.2f, 0.2f, 0.2f, 0};
+  for (size_t t = 0; t < want2.size(); ++t) EXPECT_FLOAT_EQ(a[t], want2[t]) << t;
+  // Token 0 reads frames -2..2: the two before the clip are dropped, the rest scaled to sum to 1.
+  a = models::spread_over_positions({1, 0, 0, 0}, 8, {-2, 2, 5});
+  for (size_t t = 0; t < 8; ++t) EXPECT_FLOAT_EQ(a[t], t < 3 ? 1.0f / 3 : 0.0f) << t;
+  // Overlapping windows add up: tokens 1 and 2 (frames 0..4 and 2..6) share frames 2..4.
+  a = models::spread_over_positions({0, 0.5f, 0.5f, 0}, 8, {-2, 2, 5});
+  const std::vector<float> want12 = {0.1f, 0.1f, 0.2f, 0.2f, 0.2f, 0.1f, 0.1f, 0};
+  for (size_t t = 0; t < want12.size(); ++t) EXPECT_FLOAT_EQ(a[t], want12[t]) << t;
+  // Linear patches of 3 over 10 frames (3 tokens; the last frame is read by none).
+  a = models::spread_over_positions({0.5f, 0.25f, 0.25f}, 10, {0, 3, 3});
+  const float third = 1.0f / 3;
+  const std::vector<float> want = {
+      0.5f * third,  0.5f * third,  0.5f * third,  0.25f * third, 0.25f * third,
+      0.25f * third, 0.25f * third, 0.25f * third, 0.25f * third, 0};
+  for (size_t t = 0; t < want.size(); ++t) EXPECT_FLOAT_EQ(a[t], want[t]) << t;
 }
 
 }  // namespace

@@ -212,7 +212,8 @@ class CommandsTask : public Task {
           "(the recording is %.2f s long; the model heard its loudest second, from %.2f s)\n",
           double(wave.size()) / audio::kRate, double(start) / audio::kRate);
     if (opt.attention.empty()) return kOk;
-    const std::vector<float> over_time = attention_over_frames(capture, frames);
+    const std::vector<float> over_time =
+        attention_over_frames(capture, frames, l.model->key_span());
     FOCUS_CHECK(!over_time.empty(), "predict: this model records no attention to draw");
     draw(raw, over_time, opt.attention);
     const int64_t peak =
@@ -361,24 +362,21 @@ class CommandsTask : public Task {
 
   // Where the model looked, per frame [T], summing to 1: the soft-attention weights, or the class
   // token's row of the last encoder layer averaged over heads, each token's share spread over the
-  // frames it covers.
-  static std::vector<float> attention_over_frames(const attention::Capture& capture,
-                                                  int64_t frames) {
+  // frames it reads (models::KeySpan).
+  static std::vector<float> attention_over_frames(const attention::Capture& capture, int64_t frames,
+                                                  models::KeySpan span) {
     if (capture.maps().empty()) return {};
     const Tensor m = capture.maps().back().probs.contiguous();  // [1,H,Nq,Nk]
     const int64_t h = m.size(1), nq = m.size(2), nk = m.size(3);
     const bool cls = nq == nk && nk >= 2;  // self-attention with the class token at position 0
     const int64_t tokens = cls ? nk - 1 : nk, first = cls ? 1 : 0;
-    const int64_t per = std::max<int64_t>(1, frames / tokens);
-    std::vector<float> a(size_t(frames), 0.0f);
+    std::vector<float> keys(size_t(tokens), 0.0f);  // [N]
     for (int64_t k = 0; k < tokens; ++k) {
       double v = 0.0;
       for (int64_t head = 0; head < h; ++head) v += m.data()[(head * nq) * nk + first + k];
-      v /= double(h);
-      for (int64_t f = k * per; f < std::min(frames, (k + 1) * per); ++f)
-        a[size_t(f)] = float(v / double(per));
+      keys[size_t(k)] = float(v / double(h));
     }
-    return a;
+    return models::spread_over_positions(keys, frames, span);
   }
 
   // The spectrogram (low frequencies at the bottom) above the attention over time as bars.
