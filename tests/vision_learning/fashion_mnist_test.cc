@@ -218,6 +218,31 @@ TEST_F(FashionMnist, MirrorViewAveragesEachImageAndItsMirrorImage) {
   EXPECT_GT(differ, 10);  // the mirror view is not the plain one
 }
 
+// An ensemble's report (focus eval DIR DIR --report --out ENS): the per-class table of the
+// averaged probabilities, listing its members. A model with itself is that model, so its figures
+// are the single model's, which focus eval prints on its own.
+TEST_F(FashionMnist, EnsembleReportListsItsMembers) {
+  const std::string ens = scratch_.file("ensemble");
+  const Result one = run("eval " + model() + " --mirror --threads 1");
+  const Result two =
+      run("eval " + model() + " " + model() + " --mirror --report --out " + ens + " --threads 1");
+  ASSERT_EQ(one.status, 0) << one.out;
+  ASSERT_EQ(two.status, 0) << two.out;
+  EXPECT_NE(two.out.find("ensemble of 2 models"), std::string::npos) << two.out;
+  EXPECT_NE(two.out.find("each member's own, in its directory"), std::string::npos) << two.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(one.out, m, std::regex("test accuracy: ([0-9.]+)%"))) << one.out;
+  const double single = std::stod(m[1]) / 100.0;
+  const nlohmann::json j = config::load(ens + "/per_class_accuracy.json");
+  EXPECT_EQ(j.at("members"), nlohmann::json::array({model(), model()}));
+  EXPECT_EQ(j.at("views"), nlohmann::json({{"mirror", true}}));
+  EXPECT_NEAR(double(j.at("test_accuracy")), single, 5e-5);
+  int64_t correct = 0;
+  for (const auto& c : j.at("classes")) correct += int64_t(c.at("correct"));
+  EXPECT_EQ(correct, int64_t(std::llround(single * 1000)));
+  EXPECT_FALSE(fs::exists(ens + "/attention_maps.png"));  // one network's, not the ensemble's
+}
+
 // focus eval --precision bf16 (bf16 linear layers, docs/precision.md) answers as f32 does, within
 // bf16's error: the same class for (almost) every test image, probabilities within 0.02.
 TEST_F(FashionMnist, Bf16EvalAgreesWithF32) {

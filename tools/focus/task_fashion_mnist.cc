@@ -106,8 +106,12 @@ class FashionMnistTask : public Task {
 
   void report(const Report& r) const override {
     const Loaded& l = *r.members.front();
-    vision::report_images(l, vision::load_preprocess(l.dir), r.test, r.dir, r.views);
+    if (r.members.size() > 1)
+      vision::report_ensemble(r.members, vision::load_preprocess(l.dir), r.test, r.dir, r.views);
+    else
+      vision::report_images(l, vision::load_preprocess(l.dir), r.test, r.dir, r.views);
   }
+  bool reports_ensembles() const override { return true; }
 
   // The images as they are, and mirrored: training flips at random (data.flip), so a mirrored
   // garment is one the model was taught to know.

@@ -97,7 +97,8 @@ std::string write_attention_grid(const Loaded& l, const Preprocess& p, const dat
 }
 
 std::string write_per_class(const Preprocess& p, const train::Evaluation& ev,
-                            const std::string& dir, const Views& views) {
+                            const std::string& dir, const Views& views,
+                            const nlohmann::json& members = nullptr) {
   nlohmann::json classes = nlohmann::json::array(), confusion = nlohmann::json::array();
   std::printf("per-class test accuracy:\n");
   for (int64_t c = 0; c < ev.classes; ++c) {
@@ -123,6 +124,7 @@ std::string write_per_class(const Preprocess& p, const train::Evaluation& ev,
                       {"classes", classes},
                       {"confusion", confusion}};
   if (!views.none()) j["views"] = views.json();
+  if (!members.is_null()) j["members"] = members;
   const std::string path = (fs::path(dir) / "per_class_accuracy.json").string();
   write_text_atomic(path, j.dump(2) + "\n");
   return path;
@@ -189,6 +191,15 @@ void report_images(const Loaded& l, const Preprocess& p, const train::Evaluation
   std::printf("per-class accuracy: %s\n", per_class.c_str());
   if (!grid.empty()) std::printf("attention maps: %s\n", grid.c_str());
   if (have_curves) std::printf("learning curves: %s\n", curves.c_str());
+}
+
+void report_ensemble(const std::vector<const Loaded*>& members, const Preprocess& p,
+                     const train::Evaluation& test, const std::string& dir, const Views& views) {
+  nlohmann::json dirs = nlohmann::json::array();
+  for (const Loaded* l : members) dirs.push_back(l->dir);
+  const std::string per_class = write_per_class(p, test, dir, views, dirs);
+  std::printf("per-class accuracy: %s\n", per_class.c_str());
+  std::printf("attention maps and learning curves: each member's own, in its directory\n");
 }
 
 }  // namespace focus::cli::vision
