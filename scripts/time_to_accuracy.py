@@ -7,7 +7,7 @@ the same machine, and this prints the training time each needs to reach each tes
                                       [--targets 0.85,0.90,0.92]
                                       [--out DIR]
 
-Focus runs `focus train --config C --epochs E --monitor-test` (C: configs/fashion_mnist_full.json
+Focus runs `focus train --config C --epochs E --monitor-test` (C: configs/fashion_mnist_stem.json
 unless given), the peer bench/peers/vision_recipe_torch.py with the same settings, read from C
 with Focus's defaults for the keys C leaves out. Both evaluate the test split after
 every epoch outside their clocks (it steers nothing); the clock counts training and the validation
@@ -69,7 +69,9 @@ def peer_flags(cfg):
             ("model", "attention_dropout"): (m.get("attention_dropout", 0.0), 0.0),
             ("train", "optimizer"): (t.get("optimizer", "adamw"), "adamw"),
             ("train", "schedule"): (t.get("schedule", "warmup_cosine"), "warmup_cosine"),
-            ("train", "accumulate"): (t.get("accumulate", 1), 1)}
+            ("train", "accumulate"): (t.get("accumulate", 1), 1),
+            # The peer trains in f32; a bf16 Focus run against it would time two precisions.
+            ("train", "precision"): (t.get("precision", "f32"), "f32")}
     for (section, key), (have, need) in want.items():
         if have != need:
             sys.exit(f"time_to_accuracy: the peer needs {section}.{key} = {need!r}, not {have!r}")
@@ -89,7 +91,7 @@ def time_to(curve, target):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--config", default=os.path.join(ROOT, "configs/fashion_mnist_full.json"))
+    ap.add_argument("--config", default=os.path.join(ROOT, "configs/fashion_mnist_stem.json"))
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--parallel", action="store_true")
