@@ -106,10 +106,11 @@ class FashionMnistTask : public Task {
 
   void report(const Report& r) const override {
     const Loaded& l = *r.members.front();
+    const vision::Preprocess p = vision::load_preprocess(l.dir);
     if (r.members.size() > 1)
-      vision::report_ensemble(r.members, vision::load_preprocess(l.dir), r.test, r.dir, r.views);
+      vision::report_ensemble(r, p);
     else
-      vision::report_images(l, vision::load_preprocess(l.dir), r.test, r.dir, r.views);
+      vision::report_images(l, p, r.test, r.dir, r.views);
   }
   bool reports_ensembles() const override { return true; }
 

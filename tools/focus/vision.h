@@ -43,8 +43,7 @@ void report_images(const Loaded& model, const Preprocess& p, const train::Evalua
 
 // An ensemble's report: per_class_accuracy.json in `dir`, listing the members; the attention maps
 // and learning curves are each member's own (one network's), in its directory.
-void report_ensemble(const std::vector<const Loaded*>& members, const Preprocess& p,
-                     const train::Evaluation& test, const std::string& dir, const Views& views);
+void report_ensemble(const Report& r, const Preprocess& p);
 
 // The learning curves of MODEL_DIR/log.jsonl as a PNG; false when the log has no records.
 bool write_learning_curves(const std::string& log_path, const std::string& png_path);

@@ -193,11 +193,8 @@ void report_images(const Loaded& l, const Preprocess& p, const train::Evaluation
   if (have_curves) std::printf("learning curves: %s\n", curves.c_str());
 }
 
-void report_ensemble(const std::vector<const Loaded*>& members, const Preprocess& p,
-                     const train::Evaluation& test, const std::string& dir, const Views& views) {
-  nlohmann::json dirs = nlohmann::json::array();
-  for (const Loaded* l : members) dirs.push_back(l->dir);
-  const std::string per_class = write_per_class(p, test, dir, views, dirs);
+void report_ensemble(const Report& r, const Preprocess& p) {
+  const std::string per_class = write_per_class(p, r.test, r.dir, r.views, member_dirs(r));
   std::printf("per-class accuracy: %s\n", per_class.c_str());
   std::printf("attention maps and learning curves: each member's own, in its directory\n");
 }
