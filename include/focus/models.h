@@ -1,8 +1,10 @@
 // Models configured by JSON. Each maps a batch's inputs to class logits [B,C].
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -91,8 +93,29 @@ class SequenceClassifier : public Classifier {
   std::shared_ptr<nn::Linear> head_;
 };
 
-// Builds a model from its config object ({"kind": "sequence_transformer", ...}); unknown keys
-// and bad values are errors naming the key. `input` describes the data (vocab, length, classes).
+// A model config object ({"kind": "sequence_transformer", ...}) read and checked before any data
+// exists: unknown keys, types, ranges and choices are errors naming the key, so a typo fails
+// before a data set loads. make() builds the model for the data's description `input` ({"classes":
+// C, ...} as the task gives it: vocab, length; channels, height, width; mels, frames) and checks
+// what depends on it (a patch that must divide the image, say).
+class ModelSpec {
+ public:
+  using Make =
+      std::function<std::unique_ptr<Classifier>(const nlohmann::json& input, Generator& gen)>;
+  ModelSpec(std::string kind, Make make) : kind_(std::move(kind)), make_(std::move(make)) {}
+  const std::string& kind() const { return kind_; }
+  std::unique_ptr<Classifier> make(const nlohmann::json& input, Generator& gen) const {
+    return make_(input, gen);
+  }
+
+ private:
+  std::string kind_;
+  Make make_;
+};
+
+ModelSpec read_model(const nlohmann::json& model);
+
+// read_model(model).make(input, gen).
 std::unique_ptr<Classifier> build(const nlohmann::json& model, const nlohmann::json& input,
                                   Generator& gen);
 

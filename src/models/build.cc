@@ -10,11 +10,11 @@ namespace {
 
 const std::vector<std::pair<std::string, Builder>>& kinds() {
   static const std::vector<std::pair<std::string, Builder>> table = {
-      {"sequence_transformer", build_sequence_transformer},
-      {"keyword_transformer", build_keyword_transformer},
-      {"soft_frames", build_soft_frames},
-      {"vit", build_vit},
-      {"soft_image", build_soft_image},
+      {"sequence_transformer", read_sequence_transformer},
+      {"keyword_transformer", read_keyword_transformer},
+      {"soft_frames", read_soft_frames},
+      {"vit", read_vit},
+      {"soft_image", read_soft_image},
   };
   return table;
 }
@@ -28,28 +28,28 @@ int64_t input_int(const nlohmann::json& input, const char* key, const char* kind
   return input.at(key).get<int64_t>();
 }
 
-std::unique_ptr<Classifier> build(const nlohmann::json& model, const nlohmann::json& input,
-                                  Generator& gen) {
+ModelSpec read_model(const nlohmann::json& model) {
   config::Reader r(model, "model");
   std::vector<std::string> names;
   for (const auto& [name, b] : kinds()) names.push_back(name);
   const std::string kind = r.string("kind", "sequence_transformer", names);
-  for (const auto& [name, b] : kinds())
+  for (const auto& [name, read] : kinds())
     if (name == kind) {
-      std::unique_ptr<Classifier> m = b(r, input, gen);
+      ModelSpec spec(kind, read(r));
       r.finish();
-      return m;
+      return spec;
     }
-  return nullptr;  // unreachable: string() checked the choice
+  // Unreachable: string() checked the choice.
+  throw config::ConfigError("config: model.kind '" + kind + "' has no builder");
 }
 
-std::unique_ptr<Classifier> build_sequence_transformer(config::Reader& r,
-                                                       const nlohmann::json& input,
-                                                       Generator& gen) {
+std::unique_ptr<Classifier> build(const nlohmann::json& model, const nlohmann::json& input,
+                                  Generator& gen) {
+  return read_model(model).make(input, gen);
+}
+
+ModelSpec::Make read_sequence_transformer(config::Reader& r) {
   SequenceClassifierOptions o;
-  o.vocab = input_int(input, "vocab", "sequence_transformer");
-  o.max_len = input_int(input, "length", "sequence_transformer");
-  o.classes = input_int(input, "classes", "sequence_transformer");
   o.dim = r.integer("dim", 64, 1, 1 << 16);
   // depth 0 is the soft-attention baseline: each piece's embedding and position, pooled by
   // soft attention, with no encoder block between.
@@ -61,11 +61,17 @@ std::unique_ptr<Classifier> build_sequence_transformer(config::Reader& r,
   if (o.depth == 0 && o.pool != "soft")
     throw config::ConfigError(detail::cat("config: model.depth 0 (no encoder block) needs ",
                                           "model.pool 'soft', got '", o.pool, "'"));
-  if (input.contains("pad")) o.pad_id = int32_t(input_int(input, "pad", "sequence_transformer"));
   if (o.dim % o.heads != 0)
     throw config::ConfigError(detail::cat("config: model.dim ", o.dim, " must be a multiple of ",
                                           "model.heads ", o.heads));
-  return std::make_unique<SequenceClassifier>(o, gen);
+  return [o](const nlohmann::json& input, Generator& gen) -> std::unique_ptr<Classifier> {
+    SequenceClassifierOptions m = o;
+    m.vocab = input_int(input, "vocab", "sequence_transformer");
+    m.max_len = input_int(input, "length", "sequence_transformer");
+    m.classes = input_int(input, "classes", "sequence_transformer");
+    if (input.contains("pad")) m.pad_id = int32_t(input_int(input, "pad", "sequence_transformer"));
+    return std::make_unique<SequenceClassifier>(m, gen);
+  };
 }
 
 }  // namespace focus::models

@@ -1,6 +1,7 @@
-// One builder per model kind, registered in build.cc. A builder reads its keys from `r` (the
-// config's "model" object, "kind" already read; finish() is called by build) and the data's
-// description from `input` ({"classes": C, ...} as the task wrote it).
+// One builder per model kind, registered in build.cc. A builder reads and checks its keys from `r`
+// (the config's "model" object, "kind" already read; read_model calls finish()) with no data at
+// hand, and returns what makes the model once the data's description `input` ({"classes": C, ...}
+// as the task wrote it) is known; checks that need `input` run there.
 #pragma once
 
 #include <memory>
@@ -12,16 +13,12 @@
 
 namespace focus::models {
 
-using Builder = std::unique_ptr<Classifier> (*)(config::Reader& r, const nlohmann::json& input,
-                                                Generator& gen);
+using Builder = ModelSpec::Make (*)(config::Reader& r);
 
-std::unique_ptr<Classifier> build_sequence_transformer(config::Reader& r,
-                                                       const nlohmann::json& input, Generator& gen);
+ModelSpec::Make read_sequence_transformer(config::Reader& r);
 
-std::unique_ptr<Classifier> build_keyword_transformer(config::Reader& r,
-                                                      const nlohmann::json& input, Generator& gen);
-std::unique_ptr<Classifier> build_soft_frames(config::Reader& r, const nlohmann::json& input,
-                                              Generator& gen);
+ModelSpec::Make read_keyword_transformer(config::Reader& r);
+ModelSpec::Make read_soft_frames(config::Reader& r);
 
 // The data's value `key` from `input`, with an error naming the model kind that needs it.
 int64_t input_int(const nlohmann::json& input, const char* key, const char* kind);
@@ -31,8 +28,6 @@ int64_t input_int(const nlohmann::json& input, const char* key, const char* kind
 namespace focus::models {
 // Image classifiers (include/focus/models/vision.h); input {"channels", "height", "width",
 // "classes"}.
-std::unique_ptr<Classifier> build_vit(config::Reader& r, const nlohmann::json& input,
-                                      Generator& gen);
-std::unique_ptr<Classifier> build_soft_image(config::Reader& r, const nlohmann::json& input,
-                                             Generator& gen);
+ModelSpec::Make read_vit(config::Reader& r);
+ModelSpec::Make read_soft_image(config::Reader& r);
 }  // namespace focus::models

@@ -141,13 +141,9 @@ class SoftFrames : public Classifier {
 
 }  // namespace
 
-std::unique_ptr<Classifier> build_keyword_transformer(config::Reader& r,
-                                                      const nlohmann::json& input, Generator& gen) {
+ModelSpec::Make read_keyword_transformer(config::Reader& r) {
   KeywordTransformerOptions o;
-  o.mels = input_int(input, "mels", "keyword_transformer");
-  o.frames = input_int(input, "frames", "keyword_transformer");
-  o.classes = input_int(input, "classes", "keyword_transformer");
-  o.patch = r.integer("patch", 1, 1, o.frames);
+  o.patch = r.integer("patch", 1, 1, 1 << 16);  // and at most the clip's frames: checked in make
   o.front = r.string("front", "linear", {"linear", "conv"});
   if (o.front == "conv") {
     o.kernel = r.integer("kernel", 5, 1, 63);
@@ -165,15 +161,20 @@ std::unique_ptr<Classifier> build_keyword_transformer(config::Reader& r,
   if (o.dim % o.heads != 0)
     throw config::ConfigError(detail::cat("config: model.dim ", o.dim, " must be a multiple of ",
                                           "model.heads ", o.heads));
-  return std::make_unique<KeywordTransformer>(o, gen);
+  return [o](const nlohmann::json& input, Generator& gen) -> std::unique_ptr<Classifier> {
+    KeywordTransformerOptions m = o;
+    m.mels = input_int(input, "mels", "keyword_transformer");
+    m.frames = input_int(input, "frames", "keyword_transformer");
+    m.classes = input_int(input, "classes", "keyword_transformer");
+    if (m.patch > m.frames)
+      throw config::ConfigError(detail::cat("config: model.patch ", m.patch,
+                                            " is longer than the clip's ", m.frames, " frames"));
+    return std::make_unique<KeywordTransformer>(m, gen);
+  };
 }
 
-std::unique_ptr<Classifier> build_soft_frames(config::Reader& r, const nlohmann::json& input,
-                                              Generator& gen) {
+ModelSpec::Make read_soft_frames(config::Reader& r) {
   SoftFramesOptions o;
-  o.mels = input_int(input, "mels", "soft_frames");
-  o.frames = input_int(input, "frames", "soft_frames");
-  o.classes = input_int(input, "classes", "soft_frames");
   o.dim = r.integer("dim", 64, 1, 1 << 16);
   o.kernel = r.integer("kernel", 5, 1, 63);
   o.layers = r.integer("layers", 2, 1, 16);
@@ -181,7 +182,13 @@ std::unique_ptr<Classifier> build_soft_frames(config::Reader& r, const nlohmann:
   if (o.kernel % 2 == 0)
     throw config::ConfigError(detail::cat("config: model.kernel ", o.kernel,
                                           " must be odd (frames keep their place in time)"));
-  return std::make_unique<SoftFrames>(o, gen);
+  return [o](const nlohmann::json& input, Generator& gen) -> std::unique_ptr<Classifier> {
+    SoftFramesOptions m = o;
+    m.mels = input_int(input, "mels", "soft_frames");
+    m.frames = input_int(input, "frames", "soft_frames");
+    m.classes = input_int(input, "classes", "soft_frames");
+    return std::make_unique<SoftFrames>(m, gen);
+  };
 }
 
 }  // namespace focus::models

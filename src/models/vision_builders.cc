@@ -28,11 +28,8 @@ void check_patch(int64_t patch, const ImageInput& in) {
 
 }  // namespace
 
-std::unique_ptr<Classifier> build_vit(config::Reader& r, const nlohmann::json& input,
-                                      Generator& gen) {
-  const ImageInput in = image_input(input, "vit");
-  ViTOptions o{
-      .channels = in.channels, .height = in.height, .width = in.width, .classes = in.classes};
+ModelSpec::Make read_vit(config::Reader& r) {
+  ViTOptions o;
   o.patch = r.integer("patch", 4, 1, 1 << 12);
   o.dim = r.integer("dim", 128, 1, 1 << 16);
   o.depth = r.integer("depth", 6, 1, 256);
@@ -44,7 +41,6 @@ std::unique_ptr<Classifier> build_vit(config::Reader& r, const nlohmann::json& i
   o.stem = r.string("stem", "patch", {"patch", "conv"});
   // Only the conv stem reads stem_channels, so with "patch" it is reported as unknown.
   if (o.stem == "conv") o.stem_channels = r.integer("stem_channels", 32, 1, 1 << 14);
-  check_patch(o.patch, in);
   if (o.stem == "conv" && (o.patch < 2 || (o.patch & (o.patch - 1)) != 0))
     throw config::ConfigError(detail::cat("config: model.stem 'conv' halves the image log2(patch) ",
                                           "times, so model.patch must be a power of two >= 2; ",
@@ -52,14 +48,17 @@ std::unique_ptr<Classifier> build_vit(config::Reader& r, const nlohmann::json& i
   if (o.dim % o.heads != 0)
     throw config::ConfigError(detail::cat("config: model.dim ", o.dim, " must be a multiple of ",
                                           "model.heads ", o.heads));
-  return std::make_unique<ViT>(o, gen);
+  return [o](const nlohmann::json& input, Generator& gen) -> std::unique_ptr<Classifier> {
+    const ImageInput in = image_input(input, "vit");
+    check_patch(o.patch, in);
+    ViTOptions m = o;
+    m.channels = in.channels, m.height = in.height, m.width = in.width, m.classes = in.classes;
+    return std::make_unique<ViT>(m, gen);
+  };
 }
 
-std::unique_ptr<Classifier> build_soft_image(config::Reader& r, const nlohmann::json& input,
-                                             Generator& gen) {
-  const ImageInput in = image_input(input, "soft_image");
-  SoftImageOptions o{
-      .channels = in.channels, .height = in.height, .width = in.width, .classes = in.classes};
+ModelSpec::Make read_soft_image(config::Reader& r) {
+  SoftImageOptions o;
   o.features = r.string("features", "conv", {"conv", "patch"});
   // Each extractor reads only its own keys, so the other's are reported as unknown.
   if (o.features == "patch")
@@ -72,11 +71,17 @@ std::unique_ptr<Classifier> build_soft_image(config::Reader& r, const nlohmann::
   if (o.score == "additive") o.attention_hidden = r.integer("attention_hidden", 0, 0, 1 << 16);
   o.positions = r.boolean("positions", true);
   o.dropout = float(r.number("dropout", 0.0, 0.0, 0.99));
-  if (o.features == "patch") check_patch(o.patch, in);
-  if (o.features == "conv" && (in.height < 2 || in.width < 2))
-    throw config::ConfigError(detail::cat("config: model.features 'conv' needs images of at ",
-                                          "least 2x2; this task's are ", in.height, "x", in.width));
-  return std::make_unique<SoftImageClassifier>(o, gen);
+  return [o](const nlohmann::json& input, Generator& gen) -> std::unique_ptr<Classifier> {
+    const ImageInput in = image_input(input, "soft_image");
+    if (o.features == "patch") check_patch(o.patch, in);
+    if (o.features == "conv" && (in.height < 2 || in.width < 2))
+      throw config::ConfigError(detail::cat("config: model.features 'conv' needs images of at ",
+                                            "least 2x2; this task's are ", in.height, "x",
+                                            in.width));
+    SoftImageOptions m = o;
+    m.channels = in.channels, m.height = in.height, m.width = in.width, m.classes = in.classes;
+    return std::make_unique<SoftImageClassifier>(m, gen);
+  };
 }
 
 }  // namespace focus::models

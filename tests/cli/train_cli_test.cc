@@ -274,6 +274,74 @@ TEST(Cli, DataKeyTypoFailsBeforeLoading) {
   EXPECT_NE(r.out.find("unknown key 'data.crop_pda'"), std::string::npos) << r.out;
 }
 
+// The model's keys are checked with the rest of the config, before the data loads: a typo is a
+// usage error (exit 1), not the missing data set's exit 2.
+TEST(Cli, ModelKeyTypoFailsBeforeLoading) {
+  const test::ScratchDir dir("cli_model_typo");
+  const std::string d = dir.str();
+  const std::string cfg = write_config(d, R"({
+    "data": {"task": "fashion_mnist", "dir": "/nonexistent/fashion"},
+    "model": {"kind": "vit", "patch": 7, "dim": 16, "dpeth": 1, "heads": 2}
+  })");
+  Result r = run("train --quiet --config " + cfg + " --out " + d + "/out");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("unknown key 'model.dpeth'"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(d + "/out")) << "a config error created the output directory";
+  // A pretraining key with a model that has no masked-token objective: also before the data.
+  const std::string vit = write_config(d, R"({
+    "data": {"task": "fashion_mnist", "dir": "/nonexistent/fashion"},
+    "model": {"kind": "vit", "patch": 7, "dim": 16, "depth": 1, "heads": 2},
+    "train": {"pretrain_epochs": 1}
+  })");
+  Result p = run("train --quiet --config " + vit + " --out " + d + "/out");
+  EXPECT_EQ(p.status, 1) << p.out;
+  EXPECT_NE(p.out.find("train.pretrain_epochs and train.init need a sequence_transformer"),
+            std::string::npos)
+      << p.out;
+}
+
+// Every config the project ships passes `focus train --check`, which loads no data and writes
+// nothing; where the task knows the data's sizes without loading it, the model is built.
+TEST(Cli, CheckReadsEveryShippedConfig) {
+  const test::ScratchDir dir("cli_check");
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(std::string(FOCUS_SOURCE_DIR) + "/configs")) {
+    if (entry.path().extension() != ".json") continue;
+    ++checked;
+    const std::string out = dir.str() + "/" + entry.path().stem().string();
+    Result r = run("train --check --config " + entry.path().string() + " --out " + out);
+    EXPECT_EQ(r.status, 0) << entry.path() << ": " << r.out;
+    EXPECT_EQ(r.out.rfind("config ok: task ", 0), 0u) << entry.path() << ": " << r.out;
+    EXPECT_FALSE(fs::exists(out)) << entry.path() << ": --check wrote " << out;
+    const bool spam = entry.path().stem().string().rfind("spam", 0) == 0;
+    EXPECT_EQ(r.out.find("parameters") != std::string::npos, !spam)
+        << entry.path() << ": only spam's sizes wait for its tokenizer: " << r.out;
+  }
+  EXPECT_GE(checked, 8);
+}
+
+// --check finds what only the data's sizes reveal (a patch that does not divide a 28x28 image)
+// and the task's own typos, with the usual exit code 1.
+TEST(Cli, CheckFindsDataDependentAndDataKeyErrors) {
+  const test::ScratchDir dir("cli_check_bad");
+  const std::string d = dir.str();
+  const std::string cfg = write_config(d, R"({
+    "data": {"task": "fashion_mnist", "dir": "/nonexistent/fashion"},
+    "model": {"kind": "vit", "patch": 7, "dim": 16, "depth": 1, "heads": 2}
+  })");
+  Result ok = run("train --check --config " + cfg);
+  EXPECT_EQ(ok.status, 0) << ok.out;
+  EXPECT_NE(ok.out.find("config ok: task fashion_mnist, model vit with "), std::string::npos)
+      << ok.out;
+  Result patch = run("train --check --config " + cfg + " --set model.patch=5");
+  EXPECT_EQ(patch.status, 1) << patch.out;
+  EXPECT_NE(patch.out.find("model.patch 5 must divide the image's height 28"), std::string::npos)
+      << patch.out;
+  Result typo = run("train --check --config " + cfg + " --set data.flpi=0.5");
+  EXPECT_EQ(typo.status, 1) << typo.out;
+  EXPECT_NE(typo.out.find("unknown key 'data.flpi'"), std::string::npos) << typo.out;
+}
+
 TEST(Cli, MissingFilesAreDataErrors) {
   Result r = run("train --config /nonexistent/config.json");
   EXPECT_EQ(r.status, 2) << r.out;

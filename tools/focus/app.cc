@@ -20,6 +20,7 @@ Splits load_data(config::Reader& r, const TaskContext& ctx, const Task** task_ou
   const Task& task = find_task(r.string("task", "argmax_position"));
   if (task_out) *task_out = &task;
   Splits s = task.load(r, ctx);
+  if (ctx.check_only) return s;
   FOCUS_CHECK(s.input.contains("classes"), "task did not say how many classes its data has");
   return s;
 }

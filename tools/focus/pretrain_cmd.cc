@@ -52,24 +52,25 @@ int pretrain_main(int argc, char** argv) {
   if (fit.pretrain_epochs < 1)
     throw config::ConfigError(
         "config: focus pretrain needs train.pretrain_epochs >= 1 (or --epochs N)");
-  const nlohmann::json model_cfg = cfg.value("model", nlohmann::json::object());
-  if (const std::string kind = model_cfg.value("kind", "sequence_transformer");
-      kind != "sequence_transformer")
+  root.object("model");  // its keys are read_model's to check
+  const models::ModelSpec model_spec =
+      models::read_model(cfg.value("model", nlohmann::json::object()));
+  if (model_spec.kind() != "sequence_transformer")
     throw config::ConfigError(
-        "config: focus pretrain needs a sequence_transformer model, got model.kind '" + kind + "'");
-  root.object("model");  // checked by models::build
+        detail::cat("config: focus pretrain needs a sequence_transformer model, got model.kind '",
+                    model_spec.kind(), "'"));
+  root.finish();
   std::filesystem::create_directories(out);
   Splits splits =
       load_data(data_cfg, {.model_dir = out, .training = true, .pretraining = true}, nullptr);
   data_cfg.finish();
-  root.finish();
   if (splits.mask_id < 0)
     throw config::ConfigError(
         "config: this task's data has no hidden-token id, so its model cannot be pretrained on "
         "masked tokens");
 
   manual_seed(fit.seed);  // initialisation draws from the seed, as in focus train
-  auto model = models::build(model_cfg, splits.input, default_generator());
+  auto model = model_spec.make(splits.input, default_generator());
   auto* sequence_model = dynamic_cast<models::SequenceClassifier*>(model.get());
   FOCUS_CHECK(sequence_model, "focus pretrain: the model is not a sequence classifier");
   int64_t encoder_size = 0;

@@ -24,11 +24,12 @@ class ArgmaxTask : public Task {
       throw config::ConfigError(detail::cat("config: data.vocab ", vocab,
                                             " must be >= data.length ", length,
                                             " (the tokens of a sequence are distinct)"));
+    s.input = {{"vocab", vocab}, {"length", length}, {"classes", length}};
+    if (ctx.check_only) return s;
     // Disjoint seeds per split, so no test sequence is generated for training by construction.
     s.train = std::make_shared<tasks::ArgmaxPosition>(n_train, length, vocab, seed * 3 + 0);
     s.validation = std::make_shared<tasks::ArgmaxPosition>(n_val, length, vocab, seed * 3 + 1);
     s.test = std::make_shared<tasks::ArgmaxPosition>(n_test, length, vocab, seed * 3 + 2);
-    s.input = {{"vocab", vocab}, {"length", length}, {"classes", length}};
     return s;
   }
 

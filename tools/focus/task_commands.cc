@@ -144,6 +144,7 @@ class CommandsTask : public Task {
                {"mels", mo.mels},
                {"frames", mel->frames(speech::kClipSamples)}};
     mel_ = mel;
+    if (ctx.check_only) return s;
     if (!ctx.need_data) {
       standardizer_ = read_standardizer(ctx.model_dir);
       return s;

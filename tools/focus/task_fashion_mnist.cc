@@ -62,6 +62,7 @@ class FashionMnistTask : public Task {
     Splits s;
     s.class_names = data::fashion_mnist_classes();
     s.input = {{"channels", 1}, {"height", 28}, {"width", 28}, {"classes", 10}};
+    if (ctx.check_only) return s;
     vision::Preprocess pre;
     pre.class_names = s.class_names;
     if (!ctx.training) {

@@ -152,6 +152,7 @@ class SpamTask : public Task {
     }
     const std::string tok_path = (fs::path(ctx.model_dir) / "tokenizer.model").string();
     r.finish();  // a typo fails now, not after parsing the corpus and fitting the tokenizer
+    if (ctx.check_only) return {};  // the sizes come from the tokenizer, fitted on the data
 
     Splits s;
     s.class_names = kClasses;

@@ -10,6 +10,31 @@
 
 namespace focus::cli {
 
+namespace {
+
+// focus train --check, once the train and model keys have passed: the task checks its keys, and
+// where it knows the data's sizes without loading it, the model is built to check what depends
+// on them (a patch must divide the image).
+int check_config(const models::ModelSpec& model_spec, config::Reader& data_cfg,
+                 const nlohmann::json& cfg) {
+  const Splits splits = load_data(data_cfg, {.check_only = true}, nullptr);
+  data_cfg.finish();
+  const std::string task_name =
+      cfg.value("data", nlohmann::json::object()).value("task", "argmax_position");
+  if (splits.input.contains("classes")) {
+    Generator gen(0);
+    const auto model = model_spec.make(splits.input, gen);
+    std::printf("config ok: task %s, model %s with %lld parameters\n", task_name.c_str(),
+                model_spec.kind().c_str(), (long long)model->parameter_count());
+  } else {
+    std::printf("config ok: task %s, model %s (its sizes depend on the data, not loaded)\n",
+                task_name.c_str(), model_spec.kind().c_str());
+  }
+  return kOk;
+}
+
+}  // namespace
+
 int train_main(int argc, char** argv) {
   CLI::App app{"Train a model from a JSON config; flags override the config's values.",
                "focus train"};
@@ -18,7 +43,7 @@ int train_main(int argc, char** argv) {
   int threads = 0;
   int64_t seed = -1, epochs = 0, batch = 0, max_steps = -1;
   double lr = 0;
-  bool resume = false, quiet = false, monitor_test = false, no_test = false;
+  bool resume = false, quiet = false, monitor_test = false, no_test = false, check = false;
   app.add_option("--config", config_path, "JSON config (see configs/)")->required();
   app.add_option("--out", out, "output directory (checkpoints, log.jsonl, config.json)");
   app.add_option("--threads", threads, "threads (default: FOCUS_THREADS or all cores)");
@@ -36,6 +61,9 @@ int train_main(int argc, char** argv) {
   app.add_flag("--no-test", no_test,
                "do not score the test split at the end (cross-validation folds, searches: "
                "choices stay blind to it); the model is trained and saved as usual");
+  app.add_flag("--check", check,
+               "read and check the config (with the --set and flag overrides) and exit: no data is "
+               "loaded and nothing is written");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -49,9 +77,7 @@ int train_main(int argc, char** argv) {
   if (lr > 0) cfg["train"]["lr"] = lr;
   if (max_steps >= 0) cfg["train"]["max_steps"] = max_steps;
 
-  // Read and check the whole config before any work: a typo fails in milliseconds. (Tasks
-  // that fit preprocessing on the training split save it into `out`, so it must exist.)
-  std::filesystem::create_directories(out);
+  // Read and check the whole config before any work: a typo fails in milliseconds.
   config::Reader root(cfg);
   config::Reader train_cfg = root.object("train");
   // A `focus pretrain` directory to start from (pretrained.h); checked before the data loads.
@@ -59,22 +85,30 @@ int train_main(int argc, char** argv) {
   const Pretrained pretrained = init.empty() ? Pretrained{} : open_pretrained_dir(init, cfg);
   train::FitOptions fit = train::fit_options(train_cfg);
   train_cfg.finish();
+  root.object("model");  // its keys are read_model's to check
+  const models::ModelSpec model_spec =
+      models::read_model(cfg.value("model", nlohmann::json::object()));
+  const bool masked_tokens = fit.pretrain_epochs > 0 || !init.empty();
+  const char* masked_error =
+      "config: train.pretrain_epochs and train.init need a sequence_transformer model on token "
+      "ids (the spam task); this config's model and data have no masked-token objective";
+  if (masked_tokens && model_spec.kind() != "sequence_transformer")
+    throw config::ConfigError(masked_error);
   config::Reader data_cfg = root.object("data");
+  root.finish();
+  if (check) return check_config(model_spec, data_cfg, cfg);
+  // Tasks that fit preprocessing on the training split save it into `out`, so it must exist.
+  std::filesystem::create_directories(out);
   const Task* task = nullptr;
   Splits splits =
       load_data(data_cfg, {.model_dir = out, .training = true, .preprocessing_from = init}, &task);
   data_cfg.finish();
-  const nlohmann::json model_cfg = cfg.value("model", nlohmann::json::object());
-  root.object("model");  // checked by models::build
-  root.finish();
 
   manual_seed(fit.seed);  // initialisation and dropout draw from default_generator()
-  auto model = models::build(model_cfg, splits.input, default_generator());
+  auto model = model_spec.make(splits.input, default_generator());
   auto* sequence_model = dynamic_cast<models::SequenceClassifier*>(model.get());
-  if ((fit.pretrain_epochs > 0 || !init.empty()) && (!sequence_model || splits.mask_id < 0))
-    throw config::ConfigError(
-        "config: train.pretrain_epochs and train.init need a sequence_transformer model on token "
-        "ids (the spam task); this config's model and data have no masked-token objective");
+  if (masked_tokens && (!sequence_model || splits.mask_id < 0))
+    throw config::ConfigError(masked_error);
   // The encoder pretrained in `init` replaces this run's own pretraining; the pooling and head
   // keep this seed's initialisation. (A resumed run's last.safetensors holds its weights.)
   if (!init.empty() && !resume) load_encoder(*sequence_model, pretrained);
