@@ -274,25 +274,26 @@ TEST(Cli, DataKeyTypoFailsBeforeLoading) {
   EXPECT_NE(r.out.find("unknown key 'data.crop_pda'"), std::string::npos) << r.out;
 }
 
+// A small ViT on Fashion-MNIST from a folder that does not exist: any data load fails (exit 2).
+// `depth` is the model's depth key, misspelt or not; `train` is the train object.
+std::string vit_without_data(const std::string& depth, const std::string& train = "{}") {
+  return R"({"data": {"task": "fashion_mnist", "dir": "/nonexistent/fashion"},
+             "model": {"kind": "vit", "patch": 7, "dim": 16, "heads": 2, ")" +
+         depth + R"(": 1}, "train": )" + train + "}";
+}
+
 // The model's keys are checked with the rest of the config, before the data loads: a typo is a
 // usage error (exit 1), not the missing data set's exit 2.
 TEST(Cli, ModelKeyTypoFailsBeforeLoading) {
   const test::ScratchDir dir("cli_model_typo");
   const std::string d = dir.str();
-  const std::string cfg = write_config(d, R"({
-    "data": {"task": "fashion_mnist", "dir": "/nonexistent/fashion"},
-    "model": {"kind": "vit", "patch": 7, "dim": 16, "dpeth": 1, "heads": 2}
-  })");
+  const std::string cfg = write_config(d, vit_without_data("dpeth"));
   Result r = run("train --quiet --config " + cfg + " --out " + d + "/out");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("unknown key 'model.dpeth'"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(d + "/out")) << "a config error created the output directory";
   // A pretraining key with a model that has no masked-token objective: also before the data.
-  const std::string vit = write_config(d, R"({
-    "data": {"task": "fashion_mnist", "dir": "/nonexistent/fashion"},
-    "model": {"kind": "vit", "patch": 7, "dim": 16, "depth": 1, "heads": 2},
-    "train": {"pretrain_epochs": 1}
-  })");
+  const std::string vit = write_config(d, vit_without_data("depth", R"({"pretrain_epochs": 1})"));
   Result p = run("train --quiet --config " + vit + " --out " + d + "/out");
   EXPECT_EQ(p.status, 1) << p.out;
   EXPECT_NE(p.out.find("train.pretrain_epochs and train.init need a sequence_transformer"),
@@ -325,10 +326,7 @@ TEST(Cli, CheckReadsEveryShippedConfig) {
 TEST(Cli, CheckFindsDataDependentAndDataKeyErrors) {
   const test::ScratchDir dir("cli_check_bad");
   const std::string d = dir.str();
-  const std::string cfg = write_config(d, R"({
-    "data": {"task": "fashion_mnist", "dir": "/nonexistent/fashion"},
-    "model": {"kind": "vit", "patch": 7, "dim": 16, "depth": 1, "heads": 2}
-  })");
+  const std::string cfg = write_config(d, vit_without_data("depth"));
   Result ok = run("train --check --config " + cfg);
   EXPECT_EQ(ok.status, 0) << ok.out;
   EXPECT_NE(ok.out.find("config ok: task fashion_mnist, model vit with "), std::string::npos)
