@@ -17,7 +17,7 @@ nlohmann::json resolved_config(const std::string& path, const std::vector<std::s
 }
 
 Splits load_data(config::Reader& r, const TaskContext& ctx, const Task** task_out) {
-  const Task& task = find_task(r.string("task", "argmax_position"));
+  const Task& task = find_task(r.string("task", kDefaultTask));
   if (task_out) *task_out = &task;
   Splits s = task.load(r, ctx);
   if (ctx.check_only) return s;
@@ -48,8 +48,7 @@ std::vector<std::shared_ptr<const data::Dataset>> Task::views(const Loaded& mode
                                                               const Views&) const {
   throw config::ConfigError(
       "test-time views (--shifts, --warps: speech; --mirror: images) do not apply to " + model.dir +
-      ", a model of task '" +
-      model.config.value("data", nlohmann::json::object()).value("task", "argmax_position") + "'");
+      ", a model of task '" + task_name(model.config) + "'");
 }
 
 train::Evaluation evaluate_views(const Loaded& model, const std::string& split,

@@ -124,8 +124,13 @@ class Task {
                                                                   const Views& v) const;
 };
 
+// The task of a config whose "data" object names none.
+inline constexpr const char* kDefaultTask = "argmax_position";
+
 // The task a config names; an unknown name is a ConfigError listing the known ones.
 const Task& find_task(const std::string& name);
+// The name of the task of a whole config (its data.task, or kDefaultTask), unchecked.
+std::string task_name(const nlohmann::json& config);
 std::vector<std::string> task_names();
 
 }  // namespace focus::cli

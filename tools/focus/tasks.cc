@@ -31,6 +31,10 @@ std::vector<std::string> task_names() {
   return names;
 }
 
+std::string task_name(const nlohmann::json& config) {
+  return config.value("data", nlohmann::json::object()).value("task", kDefaultTask);
+}
+
 const Task& find_task(const std::string& name) {
   static std::vector<std::pair<std::string, std::unique_ptr<Task>>> made;
   for (const auto& [n, t] : made)

@@ -19,16 +19,15 @@ int check_config(const models::ModelSpec& model_spec, config::Reader& data_cfg,
                  const nlohmann::json& cfg) {
   const Splits splits = load_data(data_cfg, {.check_only = true}, nullptr);
   data_cfg.finish();
-  const std::string task_name =
-      cfg.value("data", nlohmann::json::object()).value("task", "argmax_position");
+  const std::string task = task_name(cfg);
   if (splits.input.contains("classes")) {
     Generator gen(0);
     const auto model = model_spec.make(splits.input, gen);
-    std::printf("config ok: task %s, model %s with %lld parameters\n", task_name.c_str(),
+    std::printf("config ok: task %s, model %s with %lld parameters\n", task.c_str(),
                 model_spec.kind().c_str(), (long long)model->parameter_count());
   } else {
     std::printf("config ok: task %s, model %s (its sizes depend on the data, not loaded)\n",
-                task_name.c_str(), model_spec.kind().c_str());
+                task.c_str(), model_spec.kind().c_str());
   }
   return kOk;
 }
@@ -107,8 +106,8 @@ int train_main(int argc, char** argv) {
   manual_seed(fit.seed);  // initialisation and dropout draw from default_generator()
   auto model = model_spec.make(splits.input, default_generator());
   auto* sequence_model = dynamic_cast<models::SequenceClassifier*>(model.get());
-  if (masked_tokens && (!sequence_model || splits.mask_id < 0))
-    throw config::ConfigError(masked_error);
+  // The model is a sequence transformer here (checked above); the data may still lack a mask id.
+  if (masked_tokens && splits.mask_id < 0) throw config::ConfigError(masked_error);
   // The encoder pretrained in `init` replaces this run's own pretraining; the pooling and head
   // keep this seed's initialisation. (A resumed run's last.safetensors holds its weights.)
   if (!init.empty() && !resume) load_encoder(*sequence_model, pretrained);
