@@ -252,6 +252,17 @@ TEST(Cli, PretrainingWithoutAMaskTokenIsAConfigError) {
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("cannot be pretrained on masked tokens"), std::string::npos) << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  // --check finds both without the data, and writes nothing.
+  for (const char* cmd : {"train", "pretrain"}) {
+    r = run(std::string(cmd) + " --check --config " + write_config(d, kSmall) +
+            " --set train.pretrain_epochs=1 --out " + d + "/checked");
+    EXPECT_EQ(r.status, 1) << cmd << ": " << r.out;
+    EXPECT_NE(r.out.find(cmd == std::string("train") ? "need a sequence_transformer model on token"
+                                                     : "cannot be pretrained on masked tokens"),
+              std::string::npos)
+        << cmd << ": " << r.out;
+    EXPECT_FALSE(fs::exists(d + "/checked")) << cmd;
+  }
   // train.init must name a pretrain directory.
   r = run("train --quiet --config " + write_config(d, kSmall) + " --set train.init=" + d +
           "/nowhere --out " + d);
@@ -317,6 +328,11 @@ TEST(Cli, CheckReadsEveryShippedConfig) {
     const bool spam = entry.path().stem().string().rfind("spam", 0) == 0;
     EXPECT_EQ(r.out.find("parameters") != std::string::npos, !spam)
         << entry.path() << ": only spam's sizes wait for its tokenizer: " << r.out;
+    if (entry.path().stem() != "spam") continue;  // the one shipped config that pretrains
+    Result p = run("pretrain --check --config " + entry.path().string() + " --out " + out);
+    EXPECT_EQ(p.status, 0) << entry.path() << ": " << p.out;
+    EXPECT_EQ(p.out.rfind("config ok: task spam, model sequence_transformer", 0), 0u) << p.out;
+    EXPECT_FALSE(fs::exists(out)) << entry.path() << ": pretrain --check wrote " << out;
   }
   EXPECT_GE(checked, 8);
 }

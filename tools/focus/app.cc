@@ -25,6 +25,30 @@ Splits load_data(config::Reader& r, const TaskContext& ctx, const Task** task_ou
   return s;
 }
 
+models::ModelSpec read_model_spec(config::Reader& root, const nlohmann::json& cfg) {
+  root.object("model");  // its keys are read_model's to check
+  return models::read_model(cfg.value("model", nlohmann::json::object()));
+}
+
+int check_config(const models::ModelSpec& model_spec, config::Reader& data_cfg,
+                 const nlohmann::json& cfg, TaskContext ctx, const std::string& masked_error) {
+  ctx.check_only = true;
+  const Splits splits = load_data(data_cfg, ctx, nullptr);
+  data_cfg.finish();
+  if (!masked_error.empty() && splits.mask_id < 0) throw config::ConfigError(masked_error);
+  const std::string task = task_name(cfg);
+  if (splits.input.contains("classes")) {
+    Generator gen(0);
+    const auto model = model_spec.make(splits.input, gen);
+    std::printf("config ok: task %s, model %s with %lld parameters\n", task.c_str(),
+                model_spec.kind().c_str(), (long long)model->parameter_count());
+  } else {
+    std::printf("config ok: task %s, model %s (its sizes depend on the data, not loaded)\n",
+                task.c_str(), model_spec.kind().c_str());
+  }
+  return kOk;
+}
+
 Loaded load_model_dir(const std::string& dir, bool need_data) {
   namespace fs = std::filesystem;
   FOCUS_CHECK(fs::is_directory(dir), "model directory ", dir, " does not exist");

@@ -25,6 +25,18 @@ nlohmann::json resolved_config(const std::string& path, const std::vector<std::s
 // The data a config's "data" object names, through its task ("task": "argmax_position", ...).
 Splits load_data(config::Reader& data, const TaskContext& ctx, const Task** task = nullptr);
 
+// The config's "model" object read and checked (models::read_model), no data needed; root counts
+// the object as read.
+models::ModelSpec read_model_spec(config::Reader& root, const nlohmann::json& cfg);
+
+// `focus train --check` and `focus pretrain --check`, once the command's own keys and the model's
+// have passed: the task checks its keys (ctx as the command would load the data, check_only set),
+// and where it knows the data's sizes without loading it, the model is built to check what depends
+// on them (a patch must divide the image). A non-empty masked_error is the ConfigError thrown when
+// the task has no hidden-token id for masked-token pretraining. Prints "config ok: ..."; kOk.
+int check_config(const models::ModelSpec& model_spec, config::Reader& data_cfg,
+                 const nlohmann::json& cfg, TaskContext ctx, const std::string& masked_error);
+
 // A trained model directory: config.json (the resolved config), best.safetensors and whatever
 // preprocessing state the task saved there.
 struct Loaded {

@@ -22,7 +22,7 @@ int pretrain_main(int argc, char** argv) {
   std::vector<std::string> sets;
   int threads = 0;
   int64_t seed = -1, epochs = 0;
-  bool quiet = false;
+  bool quiet = false, check = false;
   app.add_option("--config", config_path, "JSON config (see configs/)")->required();
   app.add_option("--out", out, "output directory (pretrained.safetensors, config.json, ...)");
   app.add_option("--threads", threads, "threads (default: FOCUS_THREADS or all cores)");
@@ -30,6 +30,9 @@ int pretrain_main(int argc, char** argv) {
   app.add_option("--epochs", epochs, "overrides train.pretrain_epochs");
   app.add_option("--set", sets, "any config value: --set train.pretrain_mask=0.2 (repeatable)");
   app.add_flag("--quiet", quiet, "no progress display");
+  app.add_flag("--check", check,
+               "read and check the config (with the --set and flag overrides) and exit: no data is "
+               "loaded and nothing is written");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -52,22 +55,21 @@ int pretrain_main(int argc, char** argv) {
   if (fit.pretrain_epochs < 1)
     throw config::ConfigError(
         "config: focus pretrain needs train.pretrain_epochs >= 1 (or --epochs N)");
-  root.object("model");  // its keys are read_model's to check
-  const models::ModelSpec model_spec =
-      models::read_model(cfg.value("model", nlohmann::json::object()));
+  const models::ModelSpec model_spec = read_model_spec(root, cfg);
   if (model_spec.kind() != "sequence_transformer")
     throw config::ConfigError(
         detail::cat("config: focus pretrain needs a sequence_transformer model, got model.kind '",
                     model_spec.kind(), "'"));
   root.finish();
+  const char* no_mask_id =
+      "config: this task's data has no hidden-token id, so its model cannot be pretrained on "
+      "masked tokens";
+  const TaskContext ctx{.model_dir = out, .training = true, .pretraining = true};
+  if (check) return check_config(model_spec, data_cfg, cfg, ctx, no_mask_id);
   std::filesystem::create_directories(out);
-  Splits splits =
-      load_data(data_cfg, {.model_dir = out, .training = true, .pretraining = true}, nullptr);
+  Splits splits = load_data(data_cfg, ctx, nullptr);
   data_cfg.finish();
-  if (splits.mask_id < 0)
-    throw config::ConfigError(
-        "config: this task's data has no hidden-token id, so its model cannot be pretrained on "
-        "masked tokens");
+  if (splits.mask_id < 0) throw config::ConfigError(no_mask_id);
 
   manual_seed(fit.seed);  // initialisation draws from the seed, as in focus train
   auto model = model_spec.make(splits.input, default_generator());

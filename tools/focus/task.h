@@ -45,9 +45,10 @@ struct TaskContext {
   bool training = false;
   // False when only `input` (and what predict needs) is wanted: the data sets may stay null.
   bool need_data = true;
-  // focus train --check: the task reads and checks its keys and returns before it opens, fetches
-  // or synthesises anything: Splits with no data sets, and `input` where it is known without the
-  // data (empty where it is not, as with a tokenizer still to be fitted).
+  // focus train/pretrain --check: the task reads and checks its keys and returns before it opens,
+  // fetches or synthesises anything: Splits with no data sets, and `input` and `mask_id` where they
+  // are known without the data (`input` empty where it is not, as with a tokenizer still to be
+  // fitted).
   bool check_only = false;
   // `focus pretrain`: the sets are for masked-token pretraining, which reads no labels, so every
   // example outside the test split (training and validation) is in `train` and preprocessing is

@@ -152,7 +152,11 @@ class SpamTask : public Task {
     }
     const std::string tok_path = (fs::path(ctx.model_dir) / "tokenizer.model").string();
     r.finish();  // a typo fails now, not after parsing the corpus and fitting the tokenizer
-    if (ctx.check_only) return {};  // the sizes come from the tokenizer, fitted on the data
+    if (ctx.check_only) {  // the sizes come from the tokenizer, fitted on the data
+      Splits s;
+      s.mask_id = data::Tokenizer::kUnk;  // as below
+      return s;
+    }
 
     Splits s;
     s.class_names = kClasses;

@@ -10,30 +10,6 @@
 
 namespace focus::cli {
 
-namespace {
-
-// focus train --check, once the train and model keys have passed: the task checks its keys, and
-// where it knows the data's sizes without loading it, the model is built to check what depends
-// on them (a patch must divide the image).
-int check_config(const models::ModelSpec& model_spec, config::Reader& data_cfg,
-                 const nlohmann::json& cfg) {
-  const Splits splits = load_data(data_cfg, {.check_only = true}, nullptr);
-  data_cfg.finish();
-  const std::string task = task_name(cfg);
-  if (splits.input.contains("classes")) {
-    Generator gen(0);
-    const auto model = model_spec.make(splits.input, gen);
-    std::printf("config ok: task %s, model %s with %lld parameters\n", task.c_str(),
-                model_spec.kind().c_str(), (long long)model->parameter_count());
-  } else {
-    std::printf("config ok: task %s, model %s (its sizes depend on the data, not loaded)\n",
-                task.c_str(), model_spec.kind().c_str());
-  }
-  return kOk;
-}
-
-}  // namespace
-
 int train_main(int argc, char** argv) {
   CLI::App app{"Train a model from a JSON config; flags override the config's values.",
                "focus train"};
@@ -84,9 +60,7 @@ int train_main(int argc, char** argv) {
   const Pretrained pretrained = init.empty() ? Pretrained{} : open_pretrained_dir(init, cfg);
   train::FitOptions fit = train::fit_options(train_cfg);
   train_cfg.finish();
-  root.object("model");  // its keys are read_model's to check
-  const models::ModelSpec model_spec =
-      models::read_model(cfg.value("model", nlohmann::json::object()));
+  const models::ModelSpec model_spec = read_model_spec(root, cfg);
   const bool masked_tokens = fit.pretrain_epochs > 0 || !init.empty();
   const char* masked_error =
       "config: train.pretrain_epochs and train.init need a sequence_transformer model on token "
@@ -95,7 +69,7 @@ int train_main(int argc, char** argv) {
     throw config::ConfigError(masked_error);
   config::Reader data_cfg = root.object("data");
   root.finish();
-  if (check) return check_config(model_spec, data_cfg, cfg);
+  if (check) return check_config(model_spec, data_cfg, cfg, {}, masked_tokens ? masked_error : "");
   // Tasks that fit preprocessing on the training split save it into `out`, so it must exist.
   std::filesystem::create_directories(out);
   const Task* task = nullptr;
