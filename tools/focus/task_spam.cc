@@ -152,13 +152,9 @@ class SpamTask : public Task {
     }
     const std::string tok_path = (fs::path(ctx.model_dir) / "tokenizer.model").string();
     r.finish();  // a typo fails now, not after parsing the corpus and fitting the tokenizer
-    if (ctx.check_only) {  // the sizes come from the tokenizer, fitted on the data
-      Splits s;
-      s.mask_id = data::Tokenizer::kUnk;  // as below
-      return s;
-    }
-
     Splits s;
+    s.mask_id = data::Tokenizer::kUnk;  // byte fallback spells every character: never emitted
+    if (ctx.check_only) return s;       // the sizes come from the tokenizer, fitted on the data
     s.class_names = kClasses;
     if (!ctx.need_data) {
       const data::Tokenizer tok = data::Tokenizer::load(tok_path);
@@ -262,7 +258,6 @@ class SpamTask : public Task {
       s.test = make(test, nullptr, nullptr);
     }
     s.input = input_json(tok, text);
-    s.mask_id = data::Tokenizer::kUnk;  // byte fallback spells every character: never emitted
     std::map<std::string, int64_t> weighted_mails;  // training mails of each weighted group
     if (!group_weights.empty() && !ctx.pretraining)
       for (int64_t i : train) {

@@ -69,12 +69,12 @@ int train_main(int argc, char** argv) {
     throw config::ConfigError(masked_error);
   config::Reader data_cfg = root.object("data");
   root.finish();
-  if (check) return check_config(model_spec, data_cfg, cfg, {}, masked_tokens ? masked_error : "");
+  const TaskContext ctx{.model_dir = out, .training = true, .preprocessing_from = init};
+  if (check) return check_config(model_spec, data_cfg, cfg, ctx, masked_tokens ? masked_error : "");
   // Tasks that fit preprocessing on the training split save it into `out`, so it must exist.
   std::filesystem::create_directories(out);
   const Task* task = nullptr;
-  Splits splits =
-      load_data(data_cfg, {.model_dir = out, .training = true, .preprocessing_from = init}, &task);
+  Splits splits = load_data(data_cfg, ctx, &task);
   data_cfg.finish();
 
   manual_seed(fit.seed);  // initialisation and dropout draw from default_generator()
