@@ -134,3 +134,75 @@ check("linear", Kws("linear", 2), torch.randn(2, MELS, FRAMES))
 path = f"{OUT}/nn/keyword_transformer.safetensors"
 save(path, meta)
 print(f"{path}: {os.path.getsize(path)} bytes")
+
+# tests/fixtures/nn/text_conv.safetensors: the sequence transformer (src/models/
+# sequence_classifier.cc) with a convolution over neighbouring pieces (model.conv), on a padded
+# batch of ids: embedding, learned positions (after a class token when there is one), padding set
+# to zero, x + gelu(conv(x)), the encoder blocks with key padding masked, LayerNorm, then soft
+# (additive, masked) or class-token pooling and the head. Case "soft": depth 0, the soft-attention
+# baseline of configs/spam_soft.json; case "cls": one block and a class token.
+T.clear()
+VOCAB, N, DIM, PAD = 13, 7, 8, 0
+
+
+class TextConv(torch.nn.Module):
+    def __init__(self, pool, depth, kernel):
+        super().__init__()
+        self.pool = pool
+        self.embed = torch.nn.Embedding(VOCAB, DIM)
+        offset = 1 if pool == "cls" else 0
+        if pool == "cls":
+            self.cls = torch.nn.Parameter(torch.randn(1, 1, DIM) * 0.1)
+        self.pos = torch.nn.Parameter(torch.randn(N + offset, DIM) * 0.1)
+        self.conv = torch.nn.Conv1d(DIM, DIM, kernel, padding=kernel // 2)
+        self.blocks = torch.nn.ModuleList(
+            torch.nn.TransformerEncoderLayer(DIM, 2, 2 * DIM, dropout=0.0, activation="gelu",
+                                             batch_first=True, norm_first=True)
+            for _ in range(depth))
+        self.norm = torch.nn.LayerNorm(DIM)
+        if pool == "soft":
+            self.w = torch.nn.Parameter(torch.randn(DIM, DIM) * 0.5)
+            self.b = torch.nn.Parameter(torch.randn(DIM) * 0.1)
+            self.v = torch.nn.Parameter(torch.randn(DIM))
+        self.head = torch.nn.Linear(DIM, 3)
+
+    def forward(self, ids):
+        keep = ids != PAD  # right padding only
+        x = self.embed(ids)
+        if self.pool == "cls":
+            x = torch.cat([self.cls.expand(ids.shape[0], -1, -1), x], 1)
+            keep = torch.cat([torch.ones(ids.shape[0], 1, dtype=torch.bool), keep], 1)
+        x = x + self.pos[:x.shape[1]]
+        y = self.conv((x * keep.unsqueeze(-1)).transpose(1, 2)).transpose(1, 2)
+        x = x + torch.nn.functional.gelu(y)
+        for block in self.blocks:
+            x = block(x, src_key_padding_mask=~keep)
+        x = self.norm(x)
+        if self.pool == "cls":
+            return self.head(x[:, 0])
+        s = (torch.tanh(x @ self.w.t() + self.b) @ self.v).masked_fill(~keep, float("-inf"))
+        a = torch.softmax(s, -1)
+        return self.head((a.unsqueeze(1) @ x).squeeze(1))
+
+
+def check_text(case, module, ids):
+    module = module.double()
+    out = module(ids)
+    gout = torch.randn(out.shape, dtype=torch.float64)
+    out.backward(gout)
+    put(f"{case}.ids", ids.double())
+    put(f"{case}.out", out)
+    put(f"{case}.gout", gout)
+    for name, p in module.named_parameters():
+        put(f"{case}.param.{name}", p)
+        put(f"{case}.grad.param.{name}", p.grad)
+
+
+# Three mails of 7, 4 and 2 pieces (the longest fills N, so Focus cuts nothing).
+ids = torch.tensor([[3, 5, 7, 2, 9, 11, 4], [6, 1, 12, 8, 0, 0, 0], [10, 3, 0, 0, 0, 0, 0]])
+meta = {}
+check_text("soft", TextConv("soft", 0, 3), ids)
+check_text("cls", TextConv("cls", 1, 5), ids)
+path = f"{OUT}/nn/text_conv.safetensors"
+save(path, meta)
+print(f"{path}: {os.path.getsize(path)} bytes")

@@ -39,6 +39,11 @@ struct SequenceClassifierOptions {
   int64_t vocab = 0, max_len = 0, classes = 0;
   int64_t dim = 64, depth = 2, heads = 4, mlp_ratio = 2;
   float dropout = 0.0f;
+  // Kernel (odd) of a convolution over neighbouring positions before the blocks, added back
+  // through a GELU: x + gelu(conv(x)), x [B,N,D] after the positions. It lets the depth-0 baseline
+  // read each piece with its neighbours, at O(N) cost. Padded positions enter it as zeros, so a
+  // padded row still gives the logits it gives alone. 0: none.
+  int64_t conv = 0;
   // "cls" (a learned class token), "mean" (over the unpadded positions) or "soft" (soft-attention
   // pooling, attention::SoftAttention, masked to the unpadded positions).
   std::string pool = "cls";
@@ -52,8 +57,9 @@ struct SequenceClassifierOptions {
 // `pad` (0 for a row of padding alone).
 std::vector<int32_t> unpadded_lengths(const Tensor& ids, int32_t pad);
 
-// A transformer encoder over token ids: embedding + learned positions (+ class token), pre-norm
-// encoder blocks, a final LayerNorm and a linear head. x: i32 ids [B,N] -> logits [B,C].
+// A transformer encoder over token ids: embedding + learned positions (+ class token), an
+// optional convolution over neighbours (options.conv), pre-norm encoder blocks, a final LayerNorm
+// and a linear head. x: i32 ids [B,N] -> logits [B,C].
 class SequenceClassifier : public Classifier {
  public:
   SequenceClassifier(const SequenceClassifierOptions& opt, Generator& gen = default_generator());
@@ -87,6 +93,7 @@ class SequenceClassifier : public Classifier {
   std::shared_ptr<attention::SoftAttention> soft_;
   std::shared_ptr<nn::Embedding> embed_;
   std::shared_ptr<nn::LearnedPositions> pos_;
+  std::shared_ptr<nn::Conv1d> conv_;
   Tensor cls_;
   std::vector<std::shared_ptr<nn::EncoderBlock>> blocks_;
   std::shared_ptr<nn::LayerNorm> norm_;

@@ -58,6 +58,10 @@ ModelSpec::Make read_sequence_transformer(config::Reader& r) {
   o.mlp_ratio = r.integer("mlp_ratio", 2, 1, 64);
   o.dropout = float(r.number("dropout", 0.0, 0.0, 0.99));
   o.pool = r.string("pool", "cls", {"cls", "mean", "soft"});
+  o.conv = r.integer("conv", 0, 0, 63);
+  if (o.conv % 2 == 0 && o.conv != 0)
+    throw config::ConfigError(detail::cat("config: model.conv (a kernel centred on each piece) ",
+                                          "must be 0 or odd, got ", o.conv));
   if (o.depth == 0 && o.pool != "soft")
     throw config::ConfigError(detail::cat("config: model.depth 0 (no encoder block) needs ",
                                           "model.pool 'soft', got '", o.pool, "'"));

@@ -42,6 +42,8 @@ SequenceClassifier::SequenceClassifier(const SequenceClassifierOptions& opt, Gen
               " must be >= 1, >= 1 and >= 2");
   FOCUS_CHECK(opt.pool == "cls" || opt.pool == "mean" || opt.pool == "soft", kOp,
               ": pool must be 'cls', 'mean' or 'soft', got '", opt.pool, "'");
+  FOCUS_CHECK(opt.conv == 0 || (opt.conv >= 1 && opt.conv % 2 == 1), kOp,
+              ": conv kernel must be 0 (none) or odd, got ", opt.conv);
   FOCUS_CHECK(opt.pad_id >= -1 && opt.pad_id < opt.vocab, kOp, ": pad id ", opt.pad_id,
               " outside [-1, ", opt.vocab, ")");
   embed_ = register_module("embed", std::make_shared<nn::Embedding>(opt.vocab, opt.dim, gen));
@@ -52,6 +54,9 @@ SequenceClassifier::SequenceClassifier(const SequenceClassifierOptions& opt, Gen
     nn::init::trunc_normal_(cls, 0.0f, 0.02f, -0.04f, 0.04f, gen);
     cls_ = register_parameter("cls", cls);
   }
+  if (opt.conv > 0)
+    conv_ = register_module(
+        "conv", std::make_shared<nn::Conv1d>(opt.dim, opt.dim, opt.conv, 1, opt.conv / 2, gen));
   for (int64_t i = 0; i < opt.depth; ++i)
     blocks_.push_back(register_module(
         "blocks." + std::to_string(i),
@@ -87,7 +92,8 @@ SequenceClassifier::Encoded SequenceClassifier::encode_all(const Tensor& ids_in)
   const int64_t b = ids_in.size(0);
   Tensor ids = ids_in;
   Encoded e;
-  Tensor key_lengths;  // i32 [B], counting the class token
+  std::vector<int32_t> keys;  // unpadded length of each row, counting the class token
+  Tensor key_lengths;         // the same, i32 [B]
   const int64_t offset = cls_.defined() ? 1 : 0;
   if (opt_.pad_id >= 0) {
     e.lengths = unpadded_lengths(ids_in, opt_.pad_id);
@@ -95,13 +101,21 @@ SequenceClassifier::Encoded SequenceClassifier::encode_all(const Tensor& ids_in)
     const int64_t longest =
         std::max<int64_t>(1, *std::max_element(e.lengths.begin(), e.lengths.end()));
     if (longest < ids.size(1)) ids = ids.slice(1, 0, longest).contiguous();
-    std::vector<int32_t> keys(e.lengths);
+    keys = e.lengths;
     for (auto& k : keys) k += int32_t(offset);
     key_lengths = Tensor::from_indices(keys, {b});
   }
   Tensor x = (*embed_)(ids);                                              // [B,N,D]
   if (cls_.defined()) x = concat({cls_.expand({b, 1, opt_.dim}), x}, 1);  // [B,1+N,D]
   x = (*pos_)(x);
+  if (conv_) {
+    // Padding must reach the convolution as its own zero padding does, or the last pieces of a
+    // short row would read the pad token's embedding.
+    Tensor xin = x;  // [B,offset+N,D]
+    if (!keys.empty()) xin = x * length_mask(keys, x.size(1)).reshape({b, x.size(1), 1});
+    const Tensor y = (*conv_)(xin.permute({0, 2, 1}).contiguous());  // [B,D,offset+N]
+    x = x + gelu(y.permute({0, 2, 1}));
+  }
   for (const auto& block : blocks_) x = (*block)(x, key_lengths);
   e.states = (*norm_)(x);  // [B,offset+N,D]
   return e;

@@ -1,6 +1,6 @@
 // Key-padding masks in the sequence transformer: a padded batch gives each row the logits it gets
-// alone, for every pooling and for the soft-attention baseline (depth 0), and padding gets no
-// attention and no gradient.
+// alone, for every pooling, for the soft-attention baseline (depth 0) and with a convolution over
+// neighbouring pieces (model.conv), and padding gets no attention and no gradient.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -31,6 +31,7 @@ Tensor padded(const std::vector<std::vector<int32_t>>& rs, int64_t n) {
 struct Variant {
   const char* pool;
   int64_t depth;
+  int64_t conv = 0;
 };
 
 class Padding : public ::testing::TestWithParam<Variant> {};
@@ -45,6 +46,7 @@ TEST_P(Padding, BatchEqualsEachRowAlone) {
                                     .dim = 32,
                                     .depth = GetParam().depth,
                                     .heads = 4,
+                                    .conv = GetParam().conv,
                                     .pool = GetParam().pool,
                                     .pad_id = 0},
                                    gen);
@@ -71,6 +73,7 @@ TEST_P(Padding, PaddingGetsNoAttentionAndNoGradient) {
                                     .dim = 16,
                                     .depth = GetParam().depth,
                                     .heads = 2,
+                                    .conv = GetParam().conv,
                                     .pool = GetParam().pool,
                                     .pad_id = 0},
                                    gen);
@@ -101,13 +104,14 @@ TEST_P(Padding, PaddingGetsNoAttentionAndNoGradient) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Pools, Padding,
-                         ::testing::Values(Variant{"cls", 2}, Variant{"mean", 2},
-                                           Variant{"soft", 2}, Variant{"soft", 0}),
-                         [](const auto& info) {
-                           return std::string(info.param.pool) + "_depth" +
-                                  std::to_string(info.param.depth);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Pools, Padding,
+    ::testing::Values(Variant{"cls", 2}, Variant{"mean", 2}, Variant{"soft", 2}, Variant{"soft", 0},
+                      Variant{"soft", 0, 3}, Variant{"cls", 2, 5}, Variant{"mean", 1, 3}),
+    [](const auto& info) {
+      return std::string(info.param.pool) + "_depth" + std::to_string(info.param.depth) +
+             (info.param.conv ? "_conv" + std::to_string(info.param.conv) : "");
+    });
 
 // Depth 0 has no encoder block: a class token would pool only itself, and mean pooling would
 // leave the attention view nothing to show, so only soft pooling is accepted.
