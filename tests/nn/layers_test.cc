@@ -72,15 +72,7 @@ std::map<std::string, std::string> block_names(const std::string& attn,
 
 TEST(NnParity, PreNormEncoderBlock) {
   nn::EncoderBlock block({.dim = 16, .heads = 4, .mlp_ratio = 2});
-  auto names = block_names("attention", "self_attn");
-  names.insert({{"linear1.weight", "mlp.fc1.weight"},
-                {"linear1.bias", "mlp.fc1.bias"},
-                {"linear2.weight", "mlp.fc2.weight"},
-                {"linear2.bias", "mlp.fc2.bias"},
-                {"norm1.weight", "ln1.weight"},
-                {"norm1.bias", "ln1.bias"},
-                {"norm2.weight", "ln2.weight"},
-                {"norm2.bias", "ln2.bias"}});
+  const auto names = test::encoder_layer_names("", "");
   expect_matches(block, "encoder", names, 1, [&](const auto& in) { return block(in[0]); });
 }
 

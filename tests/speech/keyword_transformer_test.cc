@@ -17,24 +17,14 @@ const io::TensorFile& fixtures() {
 
 // torch name -> Focus name, for the parts both fronts share.
 std::map<std::string, std::string> shared_names() {
-  return {{"cls", "cls"},
-          {"pos", "pos.table"},
-          {"block.self_attn.in_proj_weight", "blocks.0.attention.w_qkv"},
-          {"block.self_attn.in_proj_bias", "blocks.0.attention.b_qkv"},
-          {"block.self_attn.out_proj.weight", "blocks.0.attention.w_out"},
-          {"block.self_attn.out_proj.bias", "blocks.0.attention.b_out"},
-          {"block.linear1.weight", "blocks.0.mlp.fc1.weight"},
-          {"block.linear1.bias", "blocks.0.mlp.fc1.bias"},
-          {"block.linear2.weight", "blocks.0.mlp.fc2.weight"},
-          {"block.linear2.bias", "blocks.0.mlp.fc2.bias"},
-          {"block.norm1.weight", "blocks.0.ln1.weight"},
-          {"block.norm1.bias", "blocks.0.ln1.bias"},
-          {"block.norm2.weight", "blocks.0.ln2.weight"},
-          {"block.norm2.bias", "blocks.0.ln2.bias"},
-          {"norm.weight", "norm.weight"},
-          {"norm.bias", "norm.bias"},
-          {"head.weight", "head.weight"},
-          {"head.bias", "head.bias"}};
+  std::map<std::string, std::string> names = {{"cls", "cls"},
+                                              {"pos", "pos.table"},
+                                              {"norm.weight", "norm.weight"},
+                                              {"norm.bias", "norm.bias"},
+                                              {"head.weight", "head.weight"},
+                                              {"head.bias", "head.bias"}};
+  names.merge(test::encoder_layer_names("block.", "blocks.0."));
+  return names;
 }
 
 void expect_matches_torch(const nlohmann::json& model_json, const std::string& c,

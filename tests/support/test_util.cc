@@ -11,6 +11,26 @@
 
 namespace focus::test {
 
+std::map<std::string, std::string> encoder_layer_names(const std::string& torch_prefix,
+                                                       const std::string& focus_prefix) {
+  const std::pair<const char*, const char*> pairs[] = {
+      {"self_attn.in_proj_weight", "attention.w_qkv"},
+      {"self_attn.in_proj_bias", "attention.b_qkv"},
+      {"self_attn.out_proj.weight", "attention.w_out"},
+      {"self_attn.out_proj.bias", "attention.b_out"},
+      {"linear1.weight", "mlp.fc1.weight"},
+      {"linear1.bias", "mlp.fc1.bias"},
+      {"linear2.weight", "mlp.fc2.weight"},
+      {"linear2.bias", "mlp.fc2.bias"},
+      {"norm1.weight", "ln1.weight"},
+      {"norm1.bias", "ln1.bias"},
+      {"norm2.weight", "ln2.weight"},
+      {"norm2.bias", "ln2.bias"}};
+  std::map<std::string, std::string> names;
+  for (const auto& [t, f] : pairs) names[torch_prefix + t] = focus_prefix + f;
+  return names;
+}
+
 std::string fixture(const std::string& name) { return std::string(FOCUS_FIXTURES) + "/" + name; }
 
 ScratchDir::ScratchDir(const std::string& name) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,12 @@ std::string fixture(const std::string& name);
 // names the worst element, its index, both values and the shapes.
 ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, float rtol,
                                      float atol);
+
+// Parameter names of a torch.nn.TransformerEncoderLayer (norm_first, as the fixture scripts build
+// it) under `torch_prefix` ("", "block.", "blocks.0.") -> those of nn::EncoderBlock under
+// `focus_prefix`, for loading a fixture's weights and comparing their gradients.
+std::map<std::string, std::string> encoder_layer_names(const std::string& torch_prefix,
+                                                       const std::string& focus_prefix);
 
 // Expects `f` to throw focus::Error whose message contains every string in `parts`.
 void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts);

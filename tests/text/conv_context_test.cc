@@ -27,19 +27,8 @@ std::map<std::string, std::string> names(const std::string& pool) {
   if (pool == "soft") {
     n.insert({{"w", "pool.w"}, {"b", "pool.b"}, {"v", "pool.v"}});
   } else {
-    n.insert({{"cls", "cls"},
-              {"blocks.0.self_attn.in_proj_weight", "blocks.0.attention.w_qkv"},
-              {"blocks.0.self_attn.in_proj_bias", "blocks.0.attention.b_qkv"},
-              {"blocks.0.self_attn.out_proj.weight", "blocks.0.attention.w_out"},
-              {"blocks.0.self_attn.out_proj.bias", "blocks.0.attention.b_out"},
-              {"blocks.0.linear1.weight", "blocks.0.mlp.fc1.weight"},
-              {"blocks.0.linear1.bias", "blocks.0.mlp.fc1.bias"},
-              {"blocks.0.linear2.weight", "blocks.0.mlp.fc2.weight"},
-              {"blocks.0.linear2.bias", "blocks.0.mlp.fc2.bias"},
-              {"blocks.0.norm1.weight", "blocks.0.ln1.weight"},
-              {"blocks.0.norm1.bias", "blocks.0.ln1.bias"},
-              {"blocks.0.norm2.weight", "blocks.0.ln2.weight"},
-              {"blocks.0.norm2.bias", "blocks.0.ln2.bias"}});
+    n.insert({"cls", "cls"});
+    n.merge(test::encoder_layer_names("blocks.0.", "blocks.0."));
   }
   return n;
 }
