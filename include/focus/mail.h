@@ -29,6 +29,10 @@ struct Mail {
   // www. links written in text parts.
   std::vector<std::string> links;
   static constexpr size_t kMaxLinks = 32;
+  // The machine the mail came from: the "from ..." clause (HELO name, reverse DNS, address) of the
+  // bottom-most Received header that has one, without its " by <receiver>" part or date, so the
+  // hosts that later relayed or collected the mail are not in it. "" when no Received has one.
+  std::string origin;
   // Charsets iconv did not know: those parts were read as Latin-1.
   std::vector<std::string> unknown_charsets;
   // What was malformed, one short line each ("no blank line after the headers", "bad base64 in
@@ -41,8 +45,8 @@ struct Mail {
   // The same with a chosen list of header lines, in the list's order, each "Name: value" with the
   // name as the list spells it. A name is a header (any case; the first one of that name),
   // "mailer" (X-Mailer, else User-Agent), "type" (the top-level content type without its
-  // parameters) or "links" (the hosts of `links`, separated by spaces). Absent headers give no
-  // line; values are cut at kMaxHeaderBytes.
+  // parameters), "links" (the hosts of `links`, separated by spaces) or "origin" (`origin`).
+  // Absent headers give no line; values are cut at kMaxHeaderBytes.
   std::string as_text(const std::vector<std::string>& fields) const;
   static constexpr size_t kMaxHeaderBytes = 200;  // a To: of 300 recipients says it in 200
   // The value of the first header called `name` (any case), or nullptr.
@@ -93,6 +97,12 @@ std::string decode_header_words(std::string_view value,
 // `known` when iconv does not know the charset (then the bytes are read as Latin-1).
 std::string to_utf8(std::string_view bytes, std::string_view charset, bool* known = nullptr);
 bool is_valid_utf8(std::string_view s);
+
+// The "from ..." clause of one Received header value: "from a.example.com (b.example.net
+// [192.0.2.1]) by mx.example.org with SMTP; <date>" -> "a.example.com (b.example.net [192.0.2.1])".
+// It ends at the first " by ", " with ", " id ", " for " or ";" outside parentheses. "" when the
+// value does not start with "from".
+std::string received_from(std::string_view value);
 
 // HTML to text: tags dropped (block tags become line breaks), <script>, <style> and comments
 // dropped with their content, character references (&amp; &#233; &#xE9; and the common named ones)

@@ -751,6 +751,31 @@ std::string html_to_text(std::string_view s, std::vector<std::string>* links) {
   return collapse(out, true);
 }
 
+std::string received_from(std::string_view value) {
+  std::string_view v = trim(value);
+  if (!istarts(v, "from") || v.size() < 5 || !space(v[4])) return "";
+  v = trim(v.substr(5));
+  // Comments in parentheses hold the reverse DNS and the address, and may say "by" themselves
+  // ("(qmail 123 invoked by uid 505)"), so the clause ends only at a keyword outside them.
+  static constexpr std::string_view kEnds[] = {"by", "with", "id", "for", "via"};
+  int depth = 0;
+  size_t end = v.size();
+  for (size_t i = 0; i < v.size() && end == v.size(); ++i) {
+    if (v[i] == '(') {
+      ++depth;
+    } else if (v[i] == ')') {
+      depth = std::max(depth - 1, 0);
+    } else if (depth == 0 && v[i] == ';') {
+      end = i;
+    } else if (depth == 0 && space(v[i])) {
+      const std::string_view rest = v.substr(i + 1);
+      for (std::string_view k : kEnds)
+        if (istarts(rest, k) && (rest.size() == k.size() || space(rest[k.size()]))) end = i;
+    }
+  }
+  return std::string(trim(v.substr(0, end)));
+}
+
 const std::vector<std::string>& default_mail_fields() {
   static const std::vector<std::string> fields = {"Subject", "From", "To", "Mailer", "Type"};
   return fields;
@@ -781,6 +806,8 @@ std::string Mail::as_text(const std::vector<std::string>& fields) const {
     } else if (iequals(f, "links")) {
       for (const std::string& l : links) links_line += (links_line.empty() ? "" : " ") + l;
       v = links_line;
+    } else if (iequals(f, "origin")) {
+      v = origin;
     } else if (const std::string* h = header(f)) {
       v = *h;
     }
@@ -820,6 +847,9 @@ Mail parse_mail(std::string_view raw, int max_depth) {
   std::vector<std::string> unknown;
   for (const Header& h : top.headers)
     mail.headers.emplace_back(h.name, collapse(decode_header_words(h.value, &unknown), false));
+  // Received headers are prepended hop by hop, so the bottom-most one is the first hop.
+  for (auto h = mail.headers.rbegin(); h != mail.headers.rend() && mail.origin.empty(); ++h)
+    if (iequals(h->first, "Received")) mail.origin = received_from(h->second);
   for (const std::string& c : unknown)  // the fields above met most of them already
     if (std::find(mail.unknown_charsets.begin(), mail.unknown_charsets.end(), c) ==
         mail.unknown_charsets.end())

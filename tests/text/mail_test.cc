@@ -150,6 +150,40 @@ TEST(Mail, LinkHosts) {
   EXPECT_EQ(fwd.links, std::vector<std::string>({"inner.example.com"}));
 }
 
+TEST(Mail, OriginIsTheFirstHopsSender) {
+  // The "from" clause alone: the receiving host, the date and the keywords after it are left out,
+  // also where a comment in parentheses says "by" or "from".
+  EXPECT_EQ(received_from("from a.example.com (b.example.net [192.0.2.1]) by mx.example.org "
+                          "(8.11.6) with SMTP id g7; Thu, 15 Aug 2002 17:46:07 -0400"),
+            "a.example.com (b.example.net [192.0.2.1])");
+  EXPECT_EQ(received_from("  FROM [10.3.1.13] (helo=list.example.org) BY mx with esmtp"),
+            "[10.3.1.13] (helo=list.example.org)");
+  EXPECT_EQ(received_from("from hbhjhju (qmail 1 invoked by uid 5) via x"),
+            "hbhjhju (qmail 1 invoked by uid 5)");
+  EXPECT_EQ(received_from("from mail pickup service by shop.example.com with SMTPSVC;"),
+            "mail pickup service");
+  EXPECT_EQ(received_from("from unbalanced (( by x; date"), "unbalanced (( by x; date");
+  EXPECT_EQ(received_from("from x.example.com;Mon, 1 Jan"), "x.example.com");
+  EXPECT_EQ(received_from("(qmail 16277 invoked from network); 15 Aug 2002"), "");
+  EXPECT_EQ(received_from("fromage"), "");
+  EXPECT_EQ(received_from("from"), "");
+
+  // Hops are prepended, so the bottom-most Received with a "from" clause is the first hop; one
+  // without a clause (a local delivery) is passed over; folded lines are unfolded.
+  const Mail m = parse_mail(
+      "Received: from relay.example.net (relay.example.net [198.51.100.7])\n"
+      "\tby collector.example.org with ESMTP; Thu, 15 Aug 2002\n"
+      "Subject: s\n"
+      "Received: from shop.example.com (dsl-1.pool.example.net\n"
+      "  [203.0.113.9]) by relay.example.net; Thu, 15 Aug 2002\n"
+      "Received: (qmail 1 invoked by uid 505); 15 Aug 2002\n\nbody\n");
+  EXPECT_EQ(m.origin, "shop.example.com (dsl-1.pool.example.net [203.0.113.9])");
+  EXPECT_EQ(m.as_text({"Subject", "Origin"}),
+            "Subject: s\nOrigin: shop.example.com (dsl-1.pool.example.net [203.0.113.9])\n\nbody");
+  // No Received header, no line.
+  EXPECT_EQ(parse_mail("Subject: s\n\nhi\n").as_text({"Origin", "Subject"}), "Subject: s\n\nhi");
+}
+
 TEST(Mail, EncodedWordHeaders) {
   Mail m = parse_mail(
       "Subject: =?ISO-8859-1?Q?Caf=E9_cr=E8me?= =?UTF-8?B?IQ==?= and more\n"
