@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Out-of-fold figures of an ensemble of cross-validation runs, to judge an ensemble without the test split.
 
-    python3 scripts/oof_mix.py RUN [RUN ...] [--focus BIN] [--threshold T]
+    python3 scripts/oof_mix.py RUN [RUN ...] [--focus BIN] [--threshold T] [--errors]
 
 Each RUN is an output folder of scripts/cross_validate.py (RUN/fold0, RUN/fold1, ...), of any
 config. Every fold model scores its own validation fold (`focus eval FOLD --split validation
@@ -12,8 +12,13 @@ their fold models averages them on the test split, and it prints, for each run a
 mix: the errors, the log loss, and for two classes the errors of each kind at the decision
 threshold (the second class is the positive one, as `focus eval --threshold`). The runs must score
 the same examples (the same data config and folds). The test split is never read.
+
+--errors lists the mix's misclassified examples (one run's, for one run), each with its true
+class, the mixed probability of that class and every run's, and counts them by the folder of
+their source file (the corpus's groups, for the spam task: hard-ham-1, spam-2, ...).
 """
 import argparse
+import collections
 import csv
 import math
 import os
@@ -85,12 +90,37 @@ def score(probs, classes, threshold):
     return errors, kinds, loss / len(probs)
 
 
+def guess_of(p, classes, threshold):
+    if len(classes) == 2:
+        return 1 if p[1] > threshold else 0
+    return max(range(len(p)), key=lambda c: p[c])
+
+
+def list_errors(mix, runs, classes, threshold):
+    """One line per misclassified example of `mix`, nearest the decision first, then the count by
+    folder."""
+    wrong = []
+    for key, (label, p) in mix.items():
+        truth = classes.index(label)
+        if guess_of(p, classes, threshold) != truth:
+            each = " ".join(f"{r[key][1][truth]:.3f}" for r in runs)
+            wrong.append((-p[truth], key, label, each))
+    folders = collections.Counter()
+    for minus_p, key, label, each in sorted(wrong):
+        folders[os.path.basename(os.path.dirname(key)) or "-"] += 1
+        print(f"error: {label} {-minus_p:.3f} (runs: {each}) {key}")
+    print("errors by folder: " +
+          (", ".join(f"{f} {n}" for f, n in folders.most_common()) if folders else "none"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", metavar="RUN")
     ap.add_argument("--focus", default=os.path.join(ROOT, "build", "release", "focus"))
     ap.add_argument("--threshold", type=float, default=0.5,
                     help="two classes: the second is predicted above it (as focus eval's)")
+    ap.add_argument("--errors", action="store_true",
+                    help="list the mix's misclassified examples and count them by folder")
     args = ap.parse_args()
     if not 0.0 < args.threshold < 1.0:
         sys.exit("oof_mix: --threshold must be in (0, 1)")
@@ -117,6 +147,8 @@ def main():
         what = (f" ({kinds[0]} false {classes[1]}, {kinds[1]} {classes[1]} missed)"
                 if len(classes) == 2 else "")
         print(f"{name}: {errors} errors of {len(probs)}{what}, log loss {loss:.4f}")
+    if args.errors:
+        list_errors(rows[-1][1], [p for p, _ in runs], classes, args.threshold)
 
 
 if __name__ == "__main__":

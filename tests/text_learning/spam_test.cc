@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -609,6 +610,23 @@ TEST(Spam, CrossValidationScoresEveryMailOnce) {
   EXPECT_NE(oof.out.find(out + ": " + best_errors), std::string::npos) << oof.out;
   EXPECT_NE(oof.out.find("mix of 2 runs: " + best_errors), std::string::npos) << oof.out;
   EXPECT_TRUE(fs::exists(out + "/fold0/val_probs.csv"));
+  // --errors lists each of them once, and counts them by the corpus folder they come from.
+  const Result listed = shell(mix + out + " --errors");
+  ASSERT_EQ(listed.status, 0) << listed.out;
+  int64_t lines = 0, by_folder = 0;
+  for (size_t at = listed.out.find("error: "); at != std::string::npos;
+       at = listed.out.find("error: ", at + 1)) {
+    ++lines;
+    EXPECT_NE(listed.out.find(".txt", at), std::string::npos) << listed.out;
+  }
+  EXPECT_EQ(lines, int64_t(cv.at("best").at("errors"))) << listed.out;
+  const size_t counts = listed.out.find("errors by folder: ");
+  ASSERT_NE(counts, std::string::npos) << listed.out;
+  for (const char* group : {"easy-ham-1 ", "easy-ham-2 ", "hard-ham-1 ", "spam-1 ", "spam-2 "}) {
+    const size_t g = listed.out.find(group, counts);
+    if (g != std::string::npos) by_folder += std::stoll(listed.out.substr(g + std::strlen(group)));
+  }
+  EXPECT_EQ(by_folder, lines) << listed.out;
   const Result no_run = shell(mix + dir + "/nothing");
   EXPECT_NE(no_run.status, 0);
   EXPECT_NE(no_run.out.find("oof_mix: no folder"), std::string::npos) << no_run.out;
