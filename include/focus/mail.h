@@ -100,8 +100,8 @@ bool is_valid_utf8(std::string_view s);
 
 // The "from ..." clause of one Received header value: "from a.example.com (b.example.net
 // [192.0.2.1]) by mx.example.org with SMTP; <date>" -> "a.example.com (b.example.net [192.0.2.1])".
-// It ends at the first " by ", " with ", " id ", " for " or ";" outside parentheses. "" when the
-// value does not start with "from".
+// It ends at the first " by ", " with ", " id ", " for ", " via " or ";" outside parentheses (an
+// unclosed one runs to the end). "" when the value does not start with "from".
 std::string received_from(std::string_view value);
 
 // HTML to text: tags dropped (block tags become line breaks), <script>, <style> and comments
