@@ -117,8 +117,11 @@ class Conv1d : public Module {
   Conv1d(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0,
          Generator& gen = default_generator());
   Tensor operator()(const Tensor& x) const;  // [B,Cin,L] -> [B,Cout,Lout]
-  Tensor& weight;                            // [Cout,Cin,K]
-  Tensor& bias;                              // [Cout]
+  // The same convolution over channels-last rows, [B,L,Cin] -> [B,Lout,Cout], as sequence models
+  // hold them: no transposes to channels-first and back.
+  Tensor over_rows(const Tensor& x) const;
+  Tensor& weight;  // [Cout,Cin,K]
+  Tensor& bias;    // [Cout]
  private:
   int64_t kernel_, stride_, padding_;
 };

@@ -111,21 +111,9 @@ SequenceClassifier::Encoded SequenceClassifier::encode_all(const Tensor& ids_in)
   if (conv_) {
     // Padding must reach the convolution as its own zero padding does, or the last pieces of a
     // short row would read the pad token's embedding.
-    const int64_t t = x.size(1), d = opt_.dim, k = opt_.conv, h = k / 2;
     Tensor xin = x;  // [B,T,D], T = offset+N
-    if (!keys.empty()) xin = x * length_mask(keys, t).reshape({b, t, 1});
-    // The convolution as one product over each position's window, read along [B,T,D] rows as
-    // they are: no transposes to the channels-first layout of nn::Conv1d (which keeps the
-    // parameters, in PyTorch's [Cout,Cin,K] layout).
-    if (h > 0) {
-      const Tensor edge = Tensor::zeros({b, h, d});
-      xin = concat({edge, xin, edge}, 1);  // [B,T+2h,D]
-    }
-    std::vector<Tensor> taps;  // tap j of position n reads position n + j - h
-    for (int64_t j = 0; j < k; ++j) taps.push_back(xin.slice(1, j, j + t));
-    const Tensor windows = k > 1 ? concat(taps, 2) : taps[0];               // [B,T,K·D]
-    const Tensor w = conv_->weight.permute({0, 2, 1}).reshape({d, k * d});  // [D,K·D], tap-major
-    x = x + gelu(linear(windows, w, conv_->bias));
+    if (!keys.empty()) xin = x * length_mask(keys, x.size(1)).reshape({b, x.size(1), 1});
+    x = x + gelu(conv_->over_rows(xin));
   }
   for (const auto& block : blocks_) x = (*block)(x, key_lengths);
   e.states = (*norm_)(x);  // [B,offset+N,D]

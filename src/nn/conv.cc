@@ -1,5 +1,6 @@
 // Conv1d and Conv2d as im2col + one GEMM: the patches are gathered in one pass (im2col, with its
-// scatter-add backward), then `linear` multiplies them by the kernel as a matrix.
+// scatter-add backward; row_windows for channels-last rows), then `linear` multiplies them by the
+// kernel as a matrix.
 #include <algorithm>
 #include <cmath>
 
@@ -89,6 +90,48 @@ Tensor im2col(const Tensor& x_in, const Window& k, int64_t ho, int64_t wo) {
   return out;
 }
 
+// The windows of a 1-D convolution over channels-last rows: x [B,L,C] -> cols [B,Lout,K·C], row
+// o holding the K rows x[o·s + j − p, :] (tap-major; zeros where they fall in the padding). Each
+// tap is one contiguous row of x, so the gather is K copies of C floats per output row; the
+// backward scatter-adds them back, each sequence on one thread, in a fixed order.
+Tensor row_windows(const Tensor& x_in, int64_t k, int64_t s, int64_t p, int64_t lout) {
+  const Tensor x = x_in.detach().contiguous();
+  const int64_t b = x.size(0), l = x.size(1), c = x.size(2);
+  Tensor out = make_tensor({b, lout, k * c});
+  const float* px = x.data();
+  float* po = out.data();
+#pragma omp parallel for schedule(static) if (b * lout * k * c > (1 << 15))
+  for (int64_t n = 0; n < b; ++n)
+    for (int64_t o = 0; o < lout; ++o)
+      for (int64_t j = 0; j < k; ++j) {
+        float* dst = po + ((n * lout + o) * k + j) * c;
+        const int64_t r = o * s + j - p;
+        if (r < 0 || r >= l)
+          std::fill(dst, dst + c, 0.0f);
+        else
+          std::copy(px + (n * l + r) * c, px + (n * l + r + 1) * c, dst);
+      }
+  autograd::record("row_windows", out, {x_in},
+                   [b, l, c, k, s, p, lout](const Tensor& g_in, const autograd::Needs&) {
+                     const Tensor g = g_in.contiguous();
+                     Tensor gx = Tensor::zeros({b, l, c});
+                     const float* pg = g.data();
+                     float* pgx = gx.data();
+#pragma omp parallel for schedule(static) if (b * lout * k * c > (1 << 15))
+                     for (int64_t n = 0; n < b; ++n)
+                       for (int64_t o = 0; o < lout; ++o)
+                         for (int64_t j = 0; j < k; ++j) {
+                           const int64_t r = o * s + j - p;
+                           if (r < 0 || r >= l) continue;
+                           const float* src = pg + ((n * lout + o) * k + j) * c;
+                           float* dst = pgx + (n * l + r) * c;
+                           for (int64_t i = 0; i < c; ++i) dst[i] += src[i];
+                         }
+                     return std::vector<Tensor>{gx};
+                   });
+  return out;
+}
+
 Tensor conv_weight(const Shape& shape, Generator& gen) {
   Tensor w = Tensor::zeros(shape);
   init::kaiming_uniform_(w, std::sqrt(5.0f), init::Mode::fan_in, gen);  // torch's default
@@ -125,6 +168,20 @@ Tensor Conv1d::operator()(const Tensor& x) const {
   Tensor cols = im2col(x.unsqueeze(2), {1, k, 1, s, 0, padding_}, 1, lout);  // [B,Lout,Cin·K]
   Tensor y = linear(cols, weight.reshape({cout, cin * k}), bias);            // [B,Lout,Cout]
   return y.permute({0, 2, 1});                                               // [B,Cout,Lout]
+}
+
+Tensor Conv1d::over_rows(const Tensor& x) const {
+  const int64_t cin = weight.size(1), cout = weight.size(0), k = kernel_, s = stride_;
+  FOCUS_CHECK(x.dim() == 3 && x.size(2) == cin, "conv1d: expected rows x [B,L,", cin, "], got ",
+              x.shape());
+  ops::check_f32("conv1d", "x", x);
+  const int64_t l = x.size(1) + 2 * padding_;
+  FOCUS_CHECK(l >= k, "conv1d: input length ", x.size(1), " (+2·", padding_,
+              " padding) is shorter than the kernel ", k);
+  const int64_t lout = (l - k) / s + 1;
+  const Tensor cols = row_windows(x, k, s, padding_, lout);             // [B,Lout,K·Cin]
+  const Tensor w = weight.permute({0, 2, 1}).reshape({cout, k * cin});  // tap-major, as cols
+  return linear(cols, w, bias);                                         // [B,Lout,Cout]
 }
 
 Conv2d::Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,

@@ -56,6 +56,17 @@ TEST(NnParity, Conv1dAndConv2d) {
   expect_matches(c1k5, "conv1d_k5", names, 1, [&](const auto& in) { return c1k5(in[0]); });
   nn::Conv1d c1k5s2(2, 3, 5, 2, 2);
   expect_matches(c1k5s2, "conv1d_k5_s2", names, 1, [&](const auto& in) { return c1k5s2(in[0]); });
+  // The channels-last path against the same fixtures (fresh modules: gradients accumulate), rows
+  // in and rows out through transposes outside it, so the input's gradient is compared too.
+  const auto rows = [](const nn::Conv1d& c) {
+    return [&c](const auto& in) {
+      return c.over_rows(in[0].permute({0, 2, 1})).permute({0, 2, 1});
+    };
+  };
+  nn::Conv1d r1(3, 4, 3, 2, 1), r1k5(3, 2, 5, 1, 2), r1k5s2(2, 3, 5, 2, 2);
+  expect_matches(r1, "conv1d", names, 1, rows(r1));
+  expect_matches(r1k5, "conv1d_k5", names, 1, rows(r1k5));
+  expect_matches(r1k5s2, "conv1d_k5_s2", names, 1, rows(r1k5s2));
   nn::Conv2d c2(2, 3, 3, 1, 1);
   expect_matches(c2, "conv2d", names, 1, [&](const auto& in) { return c2(in[0]); });
   nn::Conv2d c3(1, 2, 2, 2, 0);
