@@ -73,27 +73,24 @@ def run_probabilities(run, focus):
     return out, classes
 
 
+def guess_of(p, classes, threshold):
+    """The predicted class: for two classes the second above the threshold, else the likeliest."""
+    if len(classes) == 2:
+        return 1 if p[1] > threshold else 0
+    return max(range(len(p)), key=lambda c: p[c])
+
+
 def score(probs, classes, threshold):
     """(errors, [false positives, false negatives] for two classes, log loss)."""
     errors, kinds, loss = 0, [0, 0], 0.0
     for label, p in probs.values():
         truth = classes.index(label)
-        if len(classes) == 2:
-            guess = 1 if p[1] > threshold else 0
-        else:
-            guess = max(range(len(p)), key=lambda c: p[c])
-        if guess != truth:
+        if guess_of(p, classes, threshold) != truth:
             errors += 1
             if len(classes) == 2:
                 kinds[0 if truth == 0 else 1] += 1
         loss -= math.log(max(p[truth], 1e-7))
     return errors, kinds, loss / len(probs)
-
-
-def guess_of(p, classes, threshold):
-    if len(classes) == 2:
-        return 1 if p[1] > threshold else 0
-    return max(range(len(p)), key=lambda c: p[c])
 
 
 def list_errors(mix, runs, classes, threshold):
