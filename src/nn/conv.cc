@@ -132,6 +132,15 @@ Tensor row_windows(const Tensor& x_in, int64_t k, int64_t s, int64_t p, int64_t 
   return out;
 }
 
+// Output length of a 1-D convolution over `length` steps of x (either layout), after the checks
+// both layouts share.
+int64_t conv1d_out_length(const Tensor& x, int64_t length, int64_t k, int64_t s, int64_t p) {
+  ops::check_f32("conv1d", "x", x);
+  FOCUS_CHECK(length + 2 * p >= k, "conv1d: input length ", length, " (+2·", p,
+              " padding) is shorter than the kernel ", k);
+  return (length + 2 * p - k) / s + 1;
+}
+
 Tensor conv_weight(const Shape& shape, Generator& gen) {
   Tensor w = Tensor::zeros(shape);
   init::kaiming_uniform_(w, std::sqrt(5.0f), init::Mode::fan_in, gen);  // torch's default
@@ -160,11 +169,7 @@ Tensor Conv1d::operator()(const Tensor& x) const {
   const int64_t cin = weight.size(1), cout = weight.size(0), k = kernel_, s = stride_;
   FOCUS_CHECK(x.dim() == 3 && x.size(1) == cin, "conv1d: expected x [B,", cin, ",L], got ",
               x.shape());
-  ops::check_f32("conv1d", "x", x);
-  const int64_t l = x.size(2) + 2 * padding_;
-  FOCUS_CHECK(l >= k, "conv1d: input length ", x.size(2), " (+2·", padding_,
-              " padding) is shorter than the kernel ", k);
-  const int64_t lout = (l - k) / s + 1;
+  const int64_t lout = conv1d_out_length(x, x.size(2), k, s, padding_);
   Tensor cols = im2col(x.unsqueeze(2), {1, k, 1, s, 0, padding_}, 1, lout);  // [B,Lout,Cin·K]
   Tensor y = linear(cols, weight.reshape({cout, cin * k}), bias);            // [B,Lout,Cout]
   return y.permute({0, 2, 1});                                               // [B,Cout,Lout]
@@ -174,11 +179,7 @@ Tensor Conv1d::over_rows(const Tensor& x) const {
   const int64_t cin = weight.size(1), cout = weight.size(0), k = kernel_, s = stride_;
   FOCUS_CHECK(x.dim() == 3 && x.size(2) == cin, "conv1d: expected rows x [B,L,", cin, "], got ",
               x.shape());
-  ops::check_f32("conv1d", "x", x);
-  const int64_t l = x.size(1) + 2 * padding_;
-  FOCUS_CHECK(l >= k, "conv1d: input length ", x.size(1), " (+2·", padding_,
-              " padding) is shorter than the kernel ", k);
-  const int64_t lout = (l - k) / s + 1;
+  const int64_t lout = conv1d_out_length(x, x.size(1), k, s, padding_);
   const Tensor cols = row_windows(x, k, s, padding_, lout);             // [B,Lout,K·Cin]
   const Tensor w = weight.permute({0, 2, 1}).reshape({cout, k * cin});  // tap-major, as cols
   return linear(cols, w, bias);                                         // [B,Lout,Cout]
